@@ -1,0 +1,132 @@
+"""Answer extraction: one normalizer per task kind, and the ``format_ok`` measure.
+
+``format_ok`` says whether the raw answer already met the task's format *before* any repair
+(the paper's format-misalignment measure): for labels, the stripped answer is exactly a label;
+for ratings, exactly one digit 1-5; for generated text, one non-empty line with no preamble
+("Here is...", "Paraphrased tweet:") and no wrapping quotes.
+
+Reasoning is always stripped first, through :func:`r2p.reasoning.split_reasoning`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from r2p.reasoning import split_reasoning
+from r2p.tasks import Task
+
+_ANSWER_IS = re.compile(
+    r"^(?:so,?\s*)?(?:the\s+)?(?:final\s+)?(?:answer|category|tag|label|score|rating|output|"
+    r"reference)\s*(?:is|:|=)\s*",
+    re.IGNORECASE,
+)
+_PREAMBLE = re.compile(
+    r"^(?:sure[,!.]?\s*)?(?:here(?:'s| is| are)\b[^:\n]*:|"
+    r"(?:paraphrased?|rewritten|new|final|generated|suggested)?\s*"
+    r"(?:tweet|headline|title|subject|answer|response|output|paraphrase)\s*:)\s*",
+    re.IGNORECASE,
+)
+_QUOTES = "\"'“”‘’`*"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A normalized answer: ``text`` is what is scored; ``format_ok`` whether the raw complied;
+    ``valid`` whether normalization found a valid answer at all (a label, a digit, a line)."""
+
+    text: str
+    format_ok: bool
+    valid: bool
+
+
+def _strip_quotes(s: str) -> str:
+    s = s.strip()
+    while len(s) >= 2 and s[0] in _QUOTES and s[-1] in _QUOTES:
+        s = s[1:-1].strip()
+    return s.strip(_QUOTES).strip() if s[:1] in _QUOTES and s[-1:] not in _QUOTES else s
+
+
+def _label_key(s: str) -> str:
+    return re.sub(r"[\s\"'“”‘’`*.()\[\]]+", " ", s.lower()).strip()
+
+
+def normalize_label(task: Task, raw: str) -> Answer:
+    """Match ``raw`` to one of ``task.labels``, tolerant of case, brackets, quotes and
+    "The answer is ..."; the earliest label mentioned wins when none matches whole."""
+    labels = task.labels or ()
+    text = raw.strip()
+    if text in labels:
+        return Answer(text, True, True)
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    cand = _ANSWER_IS.sub("", _strip_quotes(first)).rstrip(".")
+    keys = {_label_key(lb): lb for lb in labels}
+    for c in (cand, _strip_quotes(cand)):
+        if _label_key(c) in keys:
+            return Answer(keys[_label_key(c)], False, True)
+    # LaMP-1 style digits: "1" or "[1]" -> "[1]"
+    if labels and all(re.fullmatch(r"\[\d\]", lb) for lb in labels):
+        m = re.search(r"\[?\b([12])\b\]?", text)
+        if m:
+            return Answer(f"[{m.group(1)}]", False, True)
+    # earliest mention of a label anywhere (longest first at a position)
+    low = text.lower()
+    best: tuple[int, int, str] | None = None
+    for lb in labels:
+        for m in re.finditer(re.escape(lb.lower()), low):
+            key = (m.start(), -len(lb), lb)
+            if best is None or key < best:
+                best = key
+            break
+    if best is not None:
+        return Answer(best[2], False, True)
+    return Answer(first, False, False)
+
+
+def normalize_rating(task: Task, raw: str) -> Answer:
+    """The first valid digit 1-5 in ``raw``; format_ok when ``raw`` is exactly that digit."""
+    text = raw.strip()
+    if text in (task.labels or ()):
+        return Answer(text, True, True)
+    m = re.search(r"(?<![\d.])([1-5])(?:\.0)?(?![\d])", text)
+    if m:
+        return Answer(m.group(1), False, True)
+    return Answer(text.splitlines()[0].strip() if text else "", False, False)
+
+
+def normalize_text(task: Task, raw: str) -> Answer:
+    """First non-empty line without preamble or wrapping quotes."""
+    lines = [ln.strip() for ln in raw.strip().splitlines() if ln.strip()]
+    if not lines:
+        return Answer("", False, False)
+    first = lines[0]
+    cleaned = _PREAMBLE.sub("", first).strip()
+    if not cleaned and len(lines) > 1:  # "Here is the tweet:" then the tweet on the next line
+        cleaned = lines[1]
+    cleaned = _strip_quotes(cleaned)
+    ok = len(lines) == 1 and cleaned == first
+    return Answer(cleaned, ok, bool(cleaned))
+
+
+def normalize(task: Task, output: str, *, started_open: bool = False) -> Answer:
+    """Normalize a model output for ``task``: strip reasoning, then the task kind's rule.
+
+    Args:
+        task: the task.
+        output: raw model output (may hold ``<think>...</think>``).
+        started_open: the output starts inside an open think block.
+
+    Example:
+        >>> from r2p.tasks import get_task
+        >>> normalize(get_task("LaMP_3"), "<think>ok</think>The score is 4.").text
+        '4'
+    """
+    answer = split_reasoning(output, started_open=started_open).answer
+    if task.kind == "classification":
+        return normalize_label(task, answer)
+    if task.kind == "rating":
+        return normalize_rating(task, answer)
+    return normalize_text(task, answer)
+
+
+__all__ = ["Answer", "normalize", "normalize_label", "normalize_rating", "normalize_text"]
