@@ -1,0 +1,67 @@
+"""What every method needs around backend calls: one :class:`CallLog` per prediction that
+records each request (messages, prefill, settings), sums usage and latency, and keeps the trace.
+
+Example:
+    >>> log = CallLog()
+    >>> # c = log.generate(backend, messages, prefill="<think>\\n", max_tokens=64)
+    >>> # pred = log.prediction(sample.id, answer=..., method="think")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from r2p.backends.base import Backend
+from r2p.types import Completion, Message, Prediction, Usage
+
+
+@dataclass
+class CallLog:
+    """Accumulates prompts, usage, latency and trace events over a prediction's calls."""
+
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+    n_calls: int = 0
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    interventions: int = 0
+
+    def generate(
+        self,
+        backend: Backend,
+        messages: Sequence[Message],
+        *,
+        prefill: str | None = None,
+        **settings: Any,
+    ) -> Completion:
+        """Call ``backend.generate`` and record the request, its usage and its latency."""
+        self.prompts.append(
+            {"messages": [dict(m) for m in messages], "prefill": prefill, **settings}
+        )
+        completion = backend.generate(messages, prefill=prefill, **settings)
+        self.usage = self.usage + completion.usage
+        self.latency_s += completion.seconds
+        self.n_calls += 1
+        return completion
+
+    def event(self, type_: str, **fields: Any) -> None:
+        """Append a trace event ``{"type": type_, **fields}``."""
+        self.trace.append({"type": type_, **fields})
+
+    def prediction(self, sample_id: str, **fields: Any) -> Prediction:
+        """Build the :class:`Prediction` with everything recorded so far."""
+        return Prediction(
+            id=sample_id,
+            prompts=self.prompts,
+            usage=self.usage,
+            latency_s=self.latency_s,
+            n_calls=self.n_calls,
+            trace=self.trace,
+            interventions=self.interventions,
+            **fields,
+        )
+
+
+__all__ = ["CallLog"]
