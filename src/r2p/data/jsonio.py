@@ -78,8 +78,7 @@ def parse_json(data: bytes, path: Path, *, line_offset: int = 0) -> Any:
         path: the file the bytes came from (for messages only).
         line_offset: added to reported line numbers (JSONL: the line's 0-based index).
     """
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
+    data = data.removeprefix(_BOM)
     if not data.strip():
         raise DataError(f"{path}: empty file (or empty line {line_offset + 1}), expected JSON")
     try:
