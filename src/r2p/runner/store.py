@@ -1,0 +1,186 @@
+"""The record store: an append-only SQLite log of per-sample results, shared across runs.
+
+Every finished sample is one row, committed on its own, so a run killed at any moment (Ctrl-C,
+SIGKILL, power loss) loses at most the samples in flight. Rows are keyed by :func:`record_key`,
+a SHA-256 of the canonical JSON of exactly the settings that change an output plus the sample:
+re-running a command skips keys already done, and two runs (or two sweeps, or two processes)
+asking for the same generation share one result. Failures are rows too (``status = 'failed'``):
+they are reported, never scored, and retried by the next run because only ``ok`` rows count as
+done. Rows are never updated or deleted.
+
+The database runs in WAL mode with a busy timeout, so several processes can write one store at
+once without losing rows. The schema is versioned with ``PRAGMA user_version``; migrations are a
+list applied in order.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite") as store:
+    ...     key = record_key({"method": "rag", "k": 4}, "q1")
+    ...     store.put(key, "q1", {"answer": "x"})
+    ...     store.get(key)["answer"]
+    'x'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from r2p.errors import ConfigError
+
+#: Each entry migrates the schema from version i to i + 1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS records (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        key       TEXT NOT NULL,
+        sample_id TEXT NOT NULL,
+        status    TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        record    TEXT NOT NULL,
+        created   REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS records_key_status ON records (key, status);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+Status = Literal["ok", "failed"]
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no spaces and non-JSON values as strings: one text per value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def record_key(settings: Mapping[str, Any], sample_id: str) -> str:
+    """The store key of one sample under ``settings`` (hex SHA-256 of canonical JSON)."""
+    payload = canonical_json({"settings": dict(settings), "sample": str(sample_id)})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """An append-only SQLite store of per-sample records.
+
+    Thread-safe (one connection behind a lock); several processes may open the same file.
+
+    Args:
+        path: the database file (created with its parent directory when missing).
+        timeout: seconds to wait for another process's write lock.
+
+    Raises:
+        ConfigError: the file is not a usable r2p store (not SQLite, or a newer schema).
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path}: not a usable r2p record store ({exc})") from None
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"{self.path}: store schema version {version} is newer than this r2p's "
+                f"({SCHEMA_VERSION}); upgrade r2p"
+            )
+        while version < SCHEMA_VERSION:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+                if version < SCHEMA_VERSION:
+                    for stmt in MIGRATIONS[version].split(";"):
+                        if stmt.strip():
+                            self._db.execute(stmt)
+                    version += 1
+                    self._db.execute(f"PRAGMA user_version = {version}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def put(
+        self, key: str, sample_id: str, record: Mapping[str, Any], status: Status = "ok"
+    ) -> None:
+        """Append one record and commit it."""
+        text = canonical_json(dict(record))
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO records (key, sample_id, status, record, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, str(sample_id), status, text, time.time()),
+            )
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The first ``ok`` record under ``key``, or None."""
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``{key: first ok record}`` for the keys that have one."""
+        out: dict[str, dict[str, Any]] = {}
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, record FROM records WHERE status = 'ok' AND key IN ({marks}) "
+                    "ORDER BY seq",
+                    chunk,
+                ).fetchall()
+                for key, text in rows:
+                    out.setdefault(key, json.loads(text))
+        return out
+
+    def count(self, key: str | None = None, status: Status | None = None) -> int:
+        """Number of rows, optionally for one key and/or one status."""
+        sql, args = "SELECT COUNT(*) FROM records WHERE 1 = 1", []
+        if key is not None:
+            sql, args = sql + " AND key = ?", [*args, key]
+        if status is not None:
+            sql, args = sql + " AND status = ?", [*args, status]
+        with self._lock:
+            return int(self._db.execute(sql, args).fetchone()[0])
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Every row as ``(key, sample_id, status)`` in insertion order (for audits and tests)."""
+        with self._lock:
+            return list(
+                self._db.execute("SELECT key, sample_id, status FROM records ORDER BY seq")
+            )
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "canonical_json", "record_key"]
