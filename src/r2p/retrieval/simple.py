@@ -1,0 +1,156 @@
+"""Retrievers that do not look at the query: ``recency``, ``random`` and ``none``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+
+from r2p.errors import ConfigError, RetrievalError
+from r2p.retrieval.base import check_k, top_k
+from r2p.tasks import Task
+from r2p.types import ProfileItem, Retrieved
+
+_YEAR = re.compile(r"^\d{4}$")
+_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%Y-%m")
+
+
+def parse_date(value: object) -> float:
+    """A profile item's ``date`` as seconds since 1970 (UTC), for ordering.
+
+    Accepts ISO 8601 dates and datetimes (``2013-06-01``, ``2013-06-01T10:00:00Z``), a bare year
+    (``2013``), a few common written forms (``06/01/2013``, ``June 1, 2013``) and Unix timestamps
+    (numbers). Raises ``ValueError`` for anything else.
+
+    Example:
+        >>> parse_date("1970-01-02")
+        86400.0
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"not a date: {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"not a date: {value!r}")
+    text = value.strip()
+    if _YEAR.match(text):
+        return datetime(int(text), 1, 1, tzinfo=timezone.utc).timestamp()
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in _FORMATS:
+            try:
+                dt = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(f"not a date: {value!r}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+class RecencyRetriever:
+    """The user's latest items first (by each item's ``date``), ties in profile order.
+
+    The score is the item's date as seconds since 1970 (UTC).
+
+    Raises:
+        RetrievalError: an item has no ``date`` or one that cannot be read (names the item).
+    """
+
+    name = "recency"
+
+    def retrieve(
+        self,
+        query: str,
+        profile: list[ProfileItem],
+        k: int,
+        task: Task,
+        *,
+        query_id: str | None = None,
+    ) -> list[Retrieved]:
+        """The ``k`` most recent profile items, newest first."""
+        if check_k(k) == 0 or not profile:
+            return []
+        where = f" (query {query_id})" if query_id is not None else ""
+        stamps: list[float] = []
+        for pos, item in enumerate(profile):
+            ident = f"profile item {item.get('id', pos)!r}{where}"
+            if "date" not in item or item["date"] in (None, ""):
+                raise RetrievalError(
+                    f"recency retriever: {ident} has no 'date' field; "
+                    "use another retriever (bm25, random) for data without dates"
+                )
+            try:
+                stamps.append(parse_date(item["date"]))
+            except ValueError:
+                raise RetrievalError(
+                    f"recency retriever: {ident} has an unreadable 'date' {item['date']!r}"
+                ) from None
+        return top_k(stamps, profile, k)
+
+
+class RandomRetriever:
+    """``k`` items drawn uniformly without replacement, reproducibly.
+
+    The draw is seeded by ``seed``, the query id (or, without one, the query text) and the
+    profile's item ids: the same sample gets the same items in every run with the same seed, and
+    different samples get independent draws. The score is the item's random key in ``[0, 1)``.
+
+    Args:
+        seed: the base seed (an integer).
+    """
+
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"random retriever seed must be an integer, got {seed!r}")
+        self.seed = seed
+
+    def retrieve(
+        self,
+        query: str,
+        profile: list[ProfileItem],
+        k: int,
+        task: Task,
+        *,
+        query_id: str | None = None,
+    ) -> list[Retrieved]:
+        """``k`` distinct profile items in a seeded random order."""
+        if check_k(k) == 0 or not profile:
+            return []
+        import numpy as np
+
+        h = hashlib.sha256()
+        who = f"id:{query_id}" if query_id is not None else f"query:{query}"
+        h.update(f"{self.seed}\x00{task.name}\x00{who}".encode())
+        for item in profile:
+            h.update(b"\x00" + str(item.get("id")).encode())
+        rng = np.random.default_rng(int.from_bytes(h.digest()[:16], "little"))
+        keys = rng.random(len(profile))
+        return top_k(keys, profile, k)
+
+
+class NoRetriever:
+    """The non-personalized baseline: retrieves nothing (k is treated as 0)."""
+
+    name = "none"
+
+    def retrieve(
+        self,
+        query: str,
+        profile: list[ProfileItem],
+        k: int,
+        task: Task,
+        *,
+        query_id: str | None = None,
+    ) -> list[Retrieved]:
+        """Always ``[]``."""
+        check_k(k)
+        return []
+
+
+__all__ = ["NoRetriever", "RandomRetriever", "RecencyRetriever", "parse_date"]
