@@ -28,6 +28,13 @@ _PREAMBLE = re.compile(
     re.IGNORECASE,
 )
 _QUOTES = "\"'“”‘’`*"
+_EMPHASIS = re.compile(r"(\*{1,2}|_{2})([^*_\n]+?)\1")
+_BULLET = re.compile(r"^(?:[-*•>#]+\s+|\d+[.)]\s+)")
+
+
+def _unmark(s: str) -> str:
+    """Drop markdown emphasis (``**x**`` -> ``x``) and a leading bullet or heading mark."""
+    return _BULLET.sub("", _EMPHASIS.sub(r"\2", s.strip())).strip()
 
 
 @dataclass(frozen=True)
@@ -41,68 +48,108 @@ class Answer:
 
 
 def _strip_quotes(s: str) -> str:
+    """Remove wrapping quotes; a lone unbalanced quote at either end is dropped too, while
+    quotes inside the text (``"Hi" she said``) are kept."""
     s = s.strip()
     while len(s) >= 2 and s[0] in _QUOTES and s[-1] in _QUOTES:
         s = s[1:-1].strip()
-    return s.strip(_QUOTES).strip() if s[:1] in _QUOTES and s[-1:] not in _QUOTES else s
+    if s[:1] in _QUOTES and s.count(s[0]) % 2 == 1:
+        s = s[1:].strip()
+    if s[-1:] in _QUOTES and s.count(s[-1]) % 2 == 1:
+        s = s[:-1].strip()
+    return s
 
 
 def _label_key(s: str) -> str:
     return re.sub(r"[\s\"'“”‘’`*.()\[\]]+", " ", s.lower()).strip()
 
 
+def _mention(label: str) -> re.Pattern[str]:
+    """A label mentioned as a whole word (``action`` not inside ``transaction``)."""
+    return re.compile(r"(?<![\w-])" + re.escape(label.lower()) + r"(?![\w-])")
+
+
 def normalize_label(task: Task, raw: str) -> Answer:
     """Match ``raw`` to one of ``task.labels``, tolerant of case, brackets, quotes and
-    "The answer is ..."; the earliest label mentioned wins when none matches whole."""
+    "The answer is ..."; otherwise the earliest label mentioned (as a whole word) wins.
+
+    For LaMP-1 (labels ``[1]``/``[2]``) a bracketed ``[n]`` anywhere wins over a bare digit.
+    ``format_ok`` only when the stripped raw answer is exactly a label (the official scorer
+    matches exactly and case-sensitively).
+    """
     labels = task.labels or ()
     text = raw.strip()
     if text in labels:
         return Answer(text, True, True)
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    cand = _ANSWER_IS.sub("", _strip_quotes(first)).rstrip(".")
+    cand = _ANSWER_IS.sub("", _strip_quotes(_unmark(first))).rstrip(".")
     keys = {_label_key(lb): lb for lb in labels}
     for c in (cand, _strip_quotes(cand)):
         if _label_key(c) in keys:
             return Answer(keys[_label_key(c)], False, True)
-    # LaMP-1 style digits: "1" or "[1]" -> "[1]"
     if labels and all(re.fullmatch(r"\[\d\]", lb) for lb in labels):
-        m = re.search(r"\[?\b([12])\b\]?", text)
-        if m:
-            return Answer(f"[{m.group(1)}]", False, True)
-    # earliest mention of a label anywhere (longest first at a position)
+        digits = "".join(lb[1:-1] for lb in labels)
+        for pattern in (rf"\[\s*([{digits}])\s*\]", rf"(?<![\d.])([{digits}])(?![\d])"):
+            m = re.search(pattern, text)
+            if m:
+                return Answer(f"[{m.group(1)}]", False, True)
+        return Answer(first, False, False)
     low = text.lower()
     best: tuple[int, int, str] | None = None
     for lb in labels:
-        for m in re.finditer(re.escape(lb.lower()), low):
+        m = _mention(lb).search(low)
+        if m is not None:
             key = (m.start(), -len(lb), lb)
             if best is None or key < best:
                 best = key
-            break
     if best is not None:
         return Answer(best[2], False, True)
     return Answer(first, False, False)
 
 
+_SCALE = re.compile(
+    r"(?:(?:on\s+)?a\s+scale\s+(?:of|from)\s+)?\b1\s*(?:-|–|to|and|through)\s*5\b"
+    r"|\bscale\s+of\s+5\b|(?:/|\bout\s+of\s+)5(?:\.0)?\b",
+    re.IGNORECASE,
+)
+_WORD_DIGITS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
+
+
 def normalize_rating(task: Task, raw: str) -> Answer:
-    """The first valid digit 1-5 in ``raw``; format_ok when ``raw`` is exactly that digit."""
+    """The first valid rating 1-5 in ``raw``; format_ok when ``raw`` is exactly that digit.
+
+    Mentions of the scale itself ("on a scale of 1 to 5", "out of 5", "/5") are ignored, so
+    "On a scale of 1 to 5 I'd give it 4" gives ``4``; "4.0" gives ``4``; spelled-out numbers
+    ("four stars") are used when no digit is present.
+    """
     text = raw.strip()
     if text in (task.labels or ()):
         return Answer(text, True, True)
-    m = re.search(r"(?<![\d.])([1-5])(?:\.0)?(?![\d])", text)
+    scrubbed = _SCALE.sub(" ", text)
+    m = re.search(r"(?<![\d.])([1-5])(?:\.0+)?(?![\d]|\.\d)", scrubbed)
+    if m is None:
+        m = re.search(r"(?<![\d.])([1-5])(?![\d])", scrubbed)
     if m:
         return Answer(m.group(1), False, True)
+    w = re.search(r"\b(one|two|three|four|five)\b", scrubbed, re.IGNORECASE)
+    if w:
+        return Answer(_WORD_DIGITS[w.group(1).lower()], False, True)
     return Answer(text.splitlines()[0].strip() if text else "", False, False)
 
 
 def normalize_text(task: Task, raw: str) -> Answer:
-    """First non-empty line without preamble or wrapping quotes."""
+    """First non-empty line without preamble, markdown emphasis or wrapping quotes.
+
+    "Here is the paraphrased tweet:" alone on a line is skipped in favour of the next line.
+    ``format_ok`` when the raw answer was exactly one clean line.
+    """
     lines = [ln.strip() for ln in raw.strip().splitlines() if ln.strip()]
     if not lines:
         return Answer("", False, False)
     first = lines[0]
-    cleaned = _PREAMBLE.sub("", first).strip()
+    cleaned = _PREAMBLE.sub("", _unmark(first)).strip()
     if not cleaned and len(lines) > 1:  # "Here is the tweet:" then the tweet on the next line
-        cleaned = lines[1]
+        cleaned = _PREAMBLE.sub("", _unmark(lines[1])).strip()
     cleaned = _strip_quotes(cleaned)
     ok = len(lines) == 1 and cleaned == first
     return Answer(cleaned, ok, bool(cleaned))
