@@ -32,8 +32,8 @@ def _construct(factory: Any, what: str, name: str, seed: int, options: dict[str,
     if "seed" not in options:
         try:
             return factory(name, seed=seed, **options)
-        except TypeError:
-            pass
+        except (TypeError, ConfigError):
+            pass  # no seed option: retried without it (a real error recurs below)
     try:
         return factory(name, **options)
     except TypeError as exc:
