@@ -1,0 +1,34 @@
+"""``r2p report RUN_OR_SWEEP_DIR... --out DIR``: build report.md, report.html and plots/."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``report`` subcommand."""
+    p = subparsers.add_parser(
+        "report",
+        help="build report.md / report.html from run or sweep directories",
+        description="Build report.md, a self-contained report.html and plots/*.png from run "
+                    "directories and/or sweep directories (runs/<name>/). Never calls a model.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="RUN_OR_SWEEP_DIR",
+                   help="run directories (config.json + metrics.json) or sweep directories")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="output directory (created)")
+    p.add_argument("--max-samples", type=int, default=100, metavar="N",
+                   help="sample traces listed per run in report.html (default: 100)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report and print the paths written."""
+    from r2p.report import build_report
+
+    written = build_report(args.paths, args.out, max_samples_per_run=args.max_samples)
+    for rel in written:
+        print(args.out / rel)
+    return 0

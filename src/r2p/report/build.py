@@ -1,0 +1,98 @@
+"""``build_report``: runs and sweeps in, ``report.md`` + ``report.html`` + ``plots/*.png`` out.
+
+The report never calls a model: it reads what the runner wrote (see :mod:`r2p.report.runs`).
+
+Example:
+    >>> # paths = build_report([Path("out/sweep")], Path("out/report"))
+    >>> # paths["report.html"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from r2p.errors import DataError
+from r2p.report.analysis import analysis_tables, analyze
+from r2p.report.html import render_page
+from r2p.report.plots import make_plots
+from r2p.report.runs import Run, load_runs
+from r2p.report.tables import Table, metrics_tables
+
+TITLE = "r2p report"
+
+
+def _intro(runs: Sequence[Run]) -> str:
+    tasks = sorted({r.task for r in runs})
+    methods = sorted({r.method for r in runs})
+    ks = sorted({r.k for r in runs})
+    n = sum(len(r.scored_records) for r in runs)
+    return (f"{len(runs)} run(s) · tasks: {', '.join(tasks)} · methods: {', '.join(methods)} · "
+            f"k: {', '.join(map(str, ks))} · {n} scored sample records.")
+
+
+def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
+                    plots: dict[str, Path], out_dir: Path, analysis: Sequence[Table],
+                    notes: Sequence[str]) -> str:
+    """The Markdown report (plots linked relative to ``out_dir``)."""
+    lines = [f"# {TITLE}", "", _intro(runs), "", "## Metrics", ""]
+    for t in metric_tables:
+        lines += [t.to_markdown(), ""]
+    lines += ["## Plots", ""]
+    for stem, p in plots.items():
+        lines += [f"![{stem}]({p.relative_to(out_dir).as_posix()})", ""]
+    lines += ["## Analysis: the three limitations", ""]
+    for t in analysis:
+        lines += [t.to_markdown(), ""]
+    lines += [f"- {n}" for n in notes]
+    lines += ["", "## Runs", ""]
+    lines += [f"- `{r.name}`: {r.task} · {r.method} · k={r.k} · {r.retriever} · {r.model} · "
+              f"{len(r.records)} records" for r in runs]
+    lines += ["", "Per-sample traces are in report.html (Samples section).", ""]
+    return "\n".join(lines)
+
+
+def build_report(paths: Sequence[Path], out_dir: Path, *,
+                 max_samples_per_run: int = 100) -> dict[str, Path]:
+    """Build the report from run and/or sweep directories.
+
+    Args:
+        paths: run directories and/or sweep directories (``runs/<name>/``).
+        out_dir: where ``report.md``, ``report.html`` and ``plots/`` go (created).
+        max_samples_per_run: how many sample traces per run the HTML lists.
+
+    Returns:
+        ``{relative path: absolute path}`` of every written file, e.g. ``"report.html"``,
+        ``"plots/metric_vs_k_LaMP_7.png"``.
+
+    Raises:
+        DataError: a path is not a run/sweep directory, or one of its files is malformed.
+        MissingDependencyError: matplotlib is missing (``pip install 'r2p[report]'``).
+    """
+    if max_samples_per_run < 0:
+        raise DataError(f"max_samples_per_run must be >= 0, got {max_samples_per_run}")
+    skipped: list[Path] = []
+    runs = load_runs([Path(p) for p in paths], skipped)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"{out_dir}: exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    m_tables = metrics_tables(runs)
+    plots = make_plots(runs, out_dir / "plots")
+    result = analyze(runs)
+    a_tables = analysis_tables(result, runs)
+    notes = list(result.notes)
+    if skipped:
+        notes.append("unfinished runs left out: " + ", ".join(p.name for p in skipped))
+    md = out_dir / "report.md"
+    md.write_text(render_markdown(runs, m_tables, plots, out_dir, a_tables, notes),
+                  encoding="utf-8")
+    page = out_dir / "report.html"
+    page.write_text(render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes, runs,
+                                max_samples_per_run), encoding="utf-8")
+    written = {"report.md": md, "report.html": page}
+    written.update({p.relative_to(out_dir).as_posix(): p for p in plots.values()})
+    return written
+
+
+__all__ = ["build_report", "render_markdown"]
