@@ -53,9 +53,9 @@ def _strip_quotes(s: str) -> str:
     s = s.strip()
     while len(s) >= 2 and s[0] in _QUOTES and s[-1] in _QUOTES:
         s = s[1:-1].strip()
-    if s[:1] in _QUOTES and s.count(s[0]) % 2 == 1:
+    if s and s[0] in _QUOTES and s.count(s[0]) % 2 == 1:
         s = s[1:].strip()
-    if s[-1:] in _QUOTES and s.count(s[-1]) % 2 == 1:
+    if s and s[-1] in _QUOTES and s.count(s[-1]) % 2 == 1:
         s = s[:-1].strip()
     return s
 
