@@ -213,3 +213,28 @@ def test_write_predictions_roundtrip(tmp_path: Path) -> None:
     name, preds = read_outputs(p)
     assert name == "LaMP_2" and preds == {"1": "sports", "2": "crime & é"}
     assert "is not a string" in _err(write_predictions, tmp_path / "x.json", "LaMP_7", {"1": 2})
+
+
+@pytest.mark.parametrize("parser", ["json", "orjson", "msgspec"])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b'[{"id": "1", "input": "x", "profile": []}', "looks truncated"),
+        (b'[{"id": "1", "input": "x" "profile": []}]', "invalid JSON at line 1, column 27"),
+        (b'[\n{"id": "1", "input": "caf\xe9", "profile": []}]', "not valid UTF-8 at byte 27 (line 2)"),
+    ],
+)
+def test_every_parser_reports_the_same_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           parser: str, content: bytes, needle: str) -> None:
+    import importlib
+
+    import r2p.data.jsonio as jio
+
+    mod = importlib.import_module(parser)
+    loads = mod.json.decode if parser == "msgspec" else mod.loads
+    monkeypatch.setattr(jio, "_LOADS", loads)
+    p = tmp_path / "dev_questions.json"
+    p.write_bytes(content)
+    assert needle in _err(load_questions, p, "LaMP_7")
+    p.write_text(json.dumps([_q(1)]), encoding="utf-8")
+    assert load_questions(p, "LaMP_7").ids == ["1"]
