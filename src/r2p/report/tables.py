@@ -3,7 +3,7 @@ metrics table (one per task: method x k x retriever [x model] [x seed]).
 
 Example:
     >>> t = Table("demo", ["method", "k", "rouge-1"], [["rag", 4, 0.41234]])
-    >>> print(t.to_markdown().splitlines()[2])
+    >>> print(t.to_markdown().splitlines()[4])
     | rag | 4 | 0.4123 |
 """
 
@@ -51,13 +51,16 @@ class Table:
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown (title as a level-3 heading)."""
-        def esc(c: Cell) -> str:
-            return fmt(c).replace("|", "\\|").replace("\n", " ")
+        dec = column_decimals(self.rows, len(self.headers))
+
+        def esc(c: Cell, i: int = 0) -> str:
+            return fmt(c, dec[i] if i < len(dec) else 4).replace("|", "\\|").replace("\n", " ")
 
         lines = [f"### {self.title}", ""] if self.title else []
         lines.append("| " + " | ".join(esc(h) for h in self.headers) + " |")
         lines.append("|" + "|".join("---" for _ in self.headers) + "|")
-        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in self.rows]
+        lines += ["| " + " | ".join(esc(c, i) for i, c in enumerate(row)) + " |"
+                  for row in self.rows]
         if self.note:
             lines += ["", self.note]
         return "\n".join(lines)
@@ -68,12 +71,14 @@ class Table:
         parts.append("<table><thead><tr>")
         parts += [f"<th>{html.escape(h)}</th>" for h in self.headers]
         parts.append("</tr></thead><tbody>")
+        dec = column_decimals(self.rows, len(self.headers))
         for row in self.rows:
             parts.append("<tr>")
-            for c in row:
+            for i, c in enumerate(row):
                 cls = ' class="num"' if isinstance(c, (int, float)) and not isinstance(c, bool) \
                     else ""
-                parts.append(f"<td{cls}>{html.escape(fmt(c))}</td>")
+                d = dec[i] if i < len(dec) else 4
+                parts.append(f"<td{cls}>{html.escape(fmt(c, d))}</td>")
             parts.append("</tr>")
         parts.append("</tbody></table>")
         if self.note:
@@ -81,20 +86,25 @@ class Table:
         return "".join(parts)
 
 
-def fmt(value: Cell) -> str:
-    """Format one cell: floats to 4 decimals (fewer from 10 up), None/NaN as "—", bools as
-    yes/no."""
+def fmt(value: Cell, decimals: int = 4) -> str:
+    """Format one cell: floats to ``decimals`` places, None/NaN as "—", bools as yes/no."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        if abs(value) >= 100:
-            return f"{value:.1f}"
-        return f"{value:.2f}" if abs(value) >= 10 else f"{value:.4f}"
+        return "—" if math.isnan(value) else f"{value:.{decimals}f}"
     return str(value)
+
+
+def column_decimals(rows: Sequence[Sequence[Cell]], n_cols: int) -> list[int]:
+    """Decimals per column, so a column reads evenly: 4, or 1 when it holds a value >= 10."""
+    out = [4] * n_cols
+    for row in rows:
+        for i, c in enumerate(row[:n_cols]):
+            if isinstance(c, float) and not math.isnan(c) and abs(c) >= 10:
+                out[i] = 1
+    return out
 
 
 def method_rank(method: str) -> tuple[int, str]:
@@ -164,6 +174,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "METHOD_ORDER",
     "Table",
+    "column_decimals",
     "fmt",
     "method_rank",
     "metrics_tables",
