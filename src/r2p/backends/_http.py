@@ -1,0 +1,286 @@
+"""HTTP plumbing for the ``openai`` backend: a server pool, bounded retries, error translation.
+
+Kept apart from :mod:`r2p.backends.openai` so the wire format (payloads, parsing) and the
+transport policy (which server, when to retry, what an HTTP failure means) stay small and
+separately testable.
+
+Policy:
+    * transient failures (refused/broken connections, timeouts, HTTP 429 and 5xx) are retried with
+      exponential backoff, a bounded number of times;
+    * a server that refuses connections is taken out of rotation for ``down_s`` seconds; while
+      another server is healthy, the retry goes there at once (no backoff);
+    * anything else (4xx) fails at once with a specific :class:`~r2p.errors.BackendError`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from r2p.errors import (
+    BackendError,
+    BadResponseError,
+    ContextLengthError,
+    ModelNotFoundError,
+    RateLimitError,
+    ServerUnreachableError,
+)
+
+T = TypeVar("T")
+
+_CONTEXT_HINTS = ("context length", "context size", "context_length", "exceed_context",
+                  "maximum context", "too many tokens", "prompt is too long")
+
+
+class Transient(Exception):
+    """A failure worth retrying. ``kind`` is ``"unreachable"``, ``"timeout"`` or ``"status"``."""
+
+    def __init__(self, kind: str, url: str, detail: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{kind} {url}: {detail}")
+        self.kind, self.url, self.detail = kind, url, detail
+        self.status, self.retry_after = status, retry_after
+
+
+@dataclass
+class ServerState:
+    """Health of one server in a :class:`ServerPool`."""
+
+    url: str
+    healthy: bool = True
+    failures: int = 0
+    down_until: float = 0.0
+    last_error: str = ""
+    requests: int = 0
+
+
+class ServerPool:
+    """Round-robin over one or more base URLs; unreachable servers leave the rotation a while.
+
+    Args:
+        urls: API base URLs (e.g. ``http://127.0.0.1:8080/v1``).
+        down_s: how long a server that refused a connection stays out of rotation before it
+            is tried again.
+
+    Example:
+        >>> pool = ServerPool(["http://a/v1", "http://b/v1"])
+        >>> pool.mark_down("http://a/v1", "refused")
+        >>> pool.pick()
+        'http://b/v1'
+    """
+
+    def __init__(self, urls: list[str], *, down_s: float = 30.0) -> None:
+        self._states = [ServerState(u) for u in urls]
+        self._next = 0
+        self._down_s = down_s
+        self._lock = threading.Lock()
+
+    @property
+    def urls(self) -> list[str]:
+        """The base URLs, in the order given."""
+        return [s.url for s in self._states]
+
+    def pick(self) -> str:
+        """The next healthy server (round-robin); when all are down, the one down longest."""
+        now = time.monotonic()
+        with self._lock:
+            n = len(self._states)
+            for i in range(n):
+                s = self._states[(self._next + i) % n]
+                if s.healthy or now >= s.down_until:
+                    self._next = (self._next + i + 1) % n
+                    s.requests += 1
+                    return s.url
+            s = min(self._states, key=lambda st: st.down_until)
+            s.requests += 1
+            return s.url
+
+    def _state(self, url: str) -> ServerState:
+        return next(s for s in self._states if s.url == url)
+
+    def mark_down(self, url: str, error: str) -> None:
+        """Take ``url`` out of rotation for ``down_s`` seconds."""
+        with self._lock:
+            s = self._state(url)
+            s.healthy, s.failures, s.last_error = False, s.failures + 1, error
+            s.down_until = time.monotonic() + self._down_s
+
+    def mark_up(self, url: str) -> None:
+        """Put ``url`` back in rotation (it just answered)."""
+        with self._lock:
+            s = self._state(url)
+            s.healthy, s.down_until = True, 0.0
+
+    def any_healthy(self, besides: str | None = None) -> bool:
+        """Whether a server other than ``besides`` is currently in rotation."""
+        now = time.monotonic()
+        with self._lock:
+            return any((s.healthy or now >= s.down_until) and s.url != besides
+                       for s in self._states)
+
+    def health(self) -> list[dict[str, Any]]:
+        """One dict per server: url, healthy, failures, requests, last_error."""
+        with self._lock:
+            return [{"url": s.url, "healthy": s.healthy, "failures": s.failures,
+                     "requests": s.requests, "last_error": s.last_error}
+                    for s in self._states]
+
+
+def error_message(body: str) -> str:
+    """The human part of an error body (``{"error": {"message": ...}}`` or plain text)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.strip()[:300]
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("detail") or err)[:300]
+        if isinstance(err, str):
+            return err[:300]
+        if "detail" in data:
+            return str(data["detail"])[:300]
+    return body.strip()[:300]
+
+
+def translate_status(status: int, body: str, url: str, model: str) -> BackendError:
+    """Turn a non-retryable HTTP failure into r2p's error for it."""
+    msg = error_message(body)
+    low = body.lower()
+    if any(h in low for h in _CONTEXT_HINTS):
+        return ContextLengthError(f"{url}: the prompt does not fit the model's context: {msg}")
+    if "model_not_found" in low or ("model" in low and ("does not exist" in low
+                                                        or status == 404)):
+        return ModelNotFoundError(f"{url}: model {model!r} not found on the server: {msg}")
+    if status in (401, 403):
+        return BackendError(f"{url}: HTTP {status} (check the API key): {msg}")
+    if status == 404:
+        return BackendError(f"{url}: HTTP 404 (wrong base URL or endpoint?): {msg}")
+    return BackendError(f"{url}: HTTP {status}: {msg}")
+
+
+def final_error(exc: Transient, attempts: int) -> BackendError:
+    """The error raised once retries for a transient failure are exhausted."""
+    where = f"{exc.url} after {attempts} attempt(s)"
+    if exc.kind == "status" and exc.status == 429:
+        return RateLimitError(f"rate limited (HTTP 429) by {where}: {exc.detail}")
+    if exc.kind == "status":
+        return BadResponseError(f"server error HTTP {exc.status} from {where}: {exc.detail}")
+    if exc.kind == "timeout":
+        return ServerUnreachableError(f"timed out waiting for {where}: {exc.detail}")
+    return ServerUnreachableError(f"cannot reach {where}: {exc.detail}")
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    try:
+        return float(resp.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+
+
+def send(client: httpx.Client, pool: ServerPool, method: str, path: str,
+         payload: dict[str, Any] | None, *, model: str, headers: dict[str, str],
+         stream: bool = False, max_retries: int = 3, backoff_s: float = 0.5,
+         max_backoff_s: float = 8.0, on_url: Callable[[str], str] | None = None,
+         ) -> httpx.Response:
+    """Send one request through ``pool`` with bounded retries; return the OK response.
+
+    Args:
+        path: appended to the chosen base URL (or to ``on_url(base)`` when given, e.g. to reach
+            a server-root endpoint such as ``/props``).
+        stream: return the response unread (the caller iterates and closes it).
+        max_retries: retries after the first attempt for transient failures (each other
+            server in the pool adds one more, so failover is always tried).
+
+    Raises:
+        ServerUnreachableError, RateLimitError, BadResponseError: after the retries.
+        ContextLengthError, ModelNotFoundError, BackendError: at once for other 4xx answers.
+    """
+
+    def attempt() -> httpx.Response:
+        base = pool.pick()
+        url = (on_url(base) if on_url else base) + path
+        try:
+            req = client.build_request(method, url, json=payload, headers=headers)
+            resp = client.send(req, stream=stream)
+        except httpx.TimeoutException as e:
+            if isinstance(e, httpx.ConnectTimeout):
+                pool.mark_down(base, repr(e))
+            raise Transient("timeout", base, repr(e)) from e
+        except httpx.TransportError as e:  # refused, reset, broken mid-response
+            pool.mark_down(base, repr(e))
+            raise Transient("unreachable", base, repr(e)) from e
+        if resp.status_code < 400:
+            pool.mark_up(base)
+            return resp
+        try:
+            body = resp.read().decode("utf-8", "replace")
+        except httpx.HTTPError:
+            body = ""
+        finally:
+            resp.close()
+        pool.mark_up(base)
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise Transient("status", base, error_message(body) or f"HTTP {resp.status_code}",
+                            resp.status_code, _retry_after(resp))
+        raise translate_status(resp.status_code, body, base, model)
+
+    def wait(rs: RetryCallState) -> float:
+        exc = rs.outcome.exception() if rs.outcome else None
+        if isinstance(exc, Transient):
+            if exc.kind == "unreachable" and pool.any_healthy(besides=exc.url):
+                return 0.0
+            if exc.retry_after is not None:
+                return min(exc.retry_after, max_backoff_s)
+        return float(min(max_backoff_s, backoff_s * 2 ** (rs.attempt_number - 1)))
+
+    attempts = max_retries + len(pool.urls)
+    retrying = Retrying(retry=retry_if_exception_type(Transient), wait=wait,
+                        stop=stop_after_attempt(attempts), reraise=True)
+    try:
+        return retrying(attempt)
+    except Transient as e:
+        raise final_error(e, retrying.statistics.get("attempt_number", attempts)) from None
+
+
+def parse_json(resp: httpx.Response, what: str) -> dict[str, Any]:
+    """The response body as a JSON object, or :class:`BadResponseError` naming ``what``."""
+    try:
+        data = resp.json()
+    except ValueError:
+        raise BadResponseError(
+            f"{resp.request.url}: {what} is not JSON: {resp.text[:200]!r}") from None
+    if not isinstance(data, dict):
+        raise BadResponseError(f"{resp.request.url}: {what} is not a JSON object: {data!r:.200}")
+    return data
+
+
+def iter_sse(resp: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The JSON events of a server-sent-event stream, until ``data: [DONE]``."""
+    for line in resp.iter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise BadResponseError(
+                f"{resp.request.url}: stream event is not JSON: {data[:200]!r}") from None
+        if isinstance(event, dict) and "error" in event:
+            raise BadResponseError(
+                f"{resp.request.url}: error in stream: {error_message(data)}")
+        if isinstance(event, dict):
+            yield event
+
+
+__all__ = ["ServerPool", "ServerState", "Transient", "error_message", "final_error",
+           "iter_sse", "parse_json", "send", "translate_status"]

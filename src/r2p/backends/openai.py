@@ -1,0 +1,447 @@
+"""``openai``: any OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs).
+
+Speaks the chat-completions wire format over :mod:`httpx`, with bounded retries and failover
+across several servers (see :mod:`r2p.backends._http`). Continuing a partly written assistant
+turn (``prefill``) differs per server kind, so it is an option:
+
+============================  =================================================================
+``continue_final_message``    trailing assistant message + ``continue_final_message: true``,
+                              ``add_generation_prompt: false`` (vLLM, SGLang)
+``trailing_assistant``        trailing assistant message (llama.cpp server); llama.cpp answers
+                              PREFIX + continuation, the prefix is stripped
+``prefix``                    assistant message with ``"prefix": true`` (DeepSeek beta API)
+``raw_completions``           the prompt is rendered by the server's own template endpoint
+                              (llama.cpp ``/apply-template``, vLLM ``/tokenize`` with messages),
+                              turned into token ids, the prefill's ids appended, and the ids
+                              sent to ``/v1/completions``; for templates that rewrite or drop a
+                              think block in the assistant turn
+``auto`` (default)            ``trailing_assistant`` when ``/props`` says llama.cpp, otherwise
+                              ``continue_final_message``
+============================  =================================================================
+
+Example:
+    >>> from r2p.backends.openai import OpenAIBackend
+    >>> b = OpenAIBackend("http://127.0.0.1:8080", "my-model")  # doctest: +SKIP
+    >>> b.generate([{"role": "user", "content": "hi"}], prefill="Hello").text  # doctest: +SKIP
+    ' there! How can I help?'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from r2p.backends import _http
+from r2p.errors import BackendError, BadResponseError, ConfigError, ServerUnreachableError
+from r2p.reasoning import merge_reasoning
+from r2p.types import Choice, Completion, Message, Usage
+
+PREFILL_MODES = ("auto", "continue_final_message", "trailing_assistant", "prefix",
+                 "raw_completions")
+
+
+def _normalize_url(url: str) -> str:
+    """API base URL: strip a trailing slash; a bare ``scheme://host:port`` gets ``/v1``."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"openai backend: base_url {url!r} is not an http(s) URL")
+    return url if parts.path else url + "/v1"
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a base URL (where llama.cpp/vLLM put /props, /tokenize)."""
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc}"
+
+
+def _finish(reason: Any) -> str:
+    return "length" if reason == "length" else "stop"
+
+
+def _usage(data: dict[str, Any]) -> Usage:
+    u = data.get("usage") or {}
+    timings = data.get("timings") or {}
+    details = u.get("prompt_tokens_details") or {}
+    cached = details.get("cached_tokens")
+    if cached is None:
+        cached = timings.get("cache_n", 0)
+    try:
+        return Usage(int(u.get("prompt_tokens") or 0), int(cached or 0),
+                     int(u.get("completion_tokens") or 0))
+    except (TypeError, ValueError):
+        raise BadResponseError(f"malformed usage in response: {u!r:.200}") from None
+
+
+class _PrefixStripper:
+    """Drops a leading copy of the prefill from streamed text (llama.cpp echoes it sometimes)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix, self.buf, self.done = prefix, "", not prefix
+
+    def feed(self, chunk: str) -> str:
+        if self.done:
+            return chunk
+        self.buf += chunk
+        if self.prefix.startswith(self.buf):
+            return ""  # still could be the echoed prefix
+        self.done = True
+        out = self.buf[len(self.prefix):] if self.buf.startswith(self.prefix) else self.buf
+        self.buf = ""
+        return out
+
+    def flush(self) -> str:
+        self.done, out, self.buf = True, self.buf, ""
+        return out
+
+
+class OpenAIStream:
+    """A :class:`~r2p.backends.base.Stream` over a server-sent-event response.
+
+    Iterating yields text as it arrives. A separate reasoning field (``reasoning_content`` /
+    ``reasoning``) is yielded inline as ``<think>...</think>`` so a monitor sees the thought;
+    :meth:`result` splits it back out. ``close()`` closes the connection, which makes the server
+    stop generating.
+    """
+
+    def __init__(self, backend: OpenAIBackend, resp: httpx.Response, kind: str,
+                 prefill: str | None, strip_prefix: bool, started: float) -> None:
+        self._b, self._resp, self._kind = backend, resp, kind
+        self._strip = _PrefixStripper((prefill or "") if strip_prefix else "")
+        self._started = started
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._in_think = False
+        self._finish = "stop"
+        self._usage = Usage()
+        self._closed = self._done = False
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._done or self._closed:
+            return
+        try:
+            for event in _http.iter_sse(self._resp):
+                if event.get("usage"):
+                    self._usage = _usage(event)
+                for ch in event.get("choices") or []:
+                    if ch.get("index", 0) != 0:
+                        continue
+                    if ch.get("finish_reason"):
+                        self._finish = _finish(ch["finish_reason"])
+                    piece = self._piece(ch)
+                    if piece:
+                        yield piece
+            tail = self._strip.flush()
+            if tail:
+                self._content.append(tail)
+                yield tail
+            if self._in_think:
+                self._in_think = False
+                yield "</think>"
+            self._done = True
+        except httpx.HTTPError as e:
+            if self._closed:
+                return
+            raise BadResponseError(f"{self._resp.request.url}: stream broke: {e!r}") from e
+        finally:
+            self._resp.close()
+
+    def _piece(self, ch: dict[str, Any]) -> str:
+        if self._kind == "completions":
+            delta = {"content": ch.get("text")}
+        else:
+            delta = ch.get("delta") or {}
+        out = ""
+        r = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(r, str) and r:
+            self._reasoning.append(r)
+            if not self._in_think:
+                self._in_think, out = True, "<think>"
+            out += r
+        c = delta.get("content")
+        if isinstance(c, str) and c:
+            c = self._strip.feed(c)
+            if c:
+                self._content.append(c)
+                if self._in_think:
+                    self._in_think, out = False, out + "</think>"
+                out += c
+        return out
+
+    def close(self) -> None:
+        """Stop early: close the connection; the result keeps what was already received."""
+        with self._lock:
+            if not self._done:
+                self._closed = True
+            self._resp.close()
+
+    def result(self) -> Completion:
+        """The final completion (``finish_reason="abort"`` when closed early)."""
+        if not self._done and not self._closed:
+            for _ in self:
+                pass
+        content = "".join(self._content)
+        text, reasoning = self._b._split(content, "".join(self._reasoning))
+        usage = self._usage
+        if self._closed and not usage.completion_tokens:
+            usage = Usage(usage.prompt_tokens, usage.cached_tokens, 0)
+        return Completion(text, reasoning, "abort" if self._closed else self._finish, usage,
+                          time.perf_counter() - self._started)
+
+
+class OpenAIBackend:
+    """Backend for any OpenAI-compatible HTTP server.
+
+    Args:
+        base_url: the API base URL (``http://host:port/v1``; a bare ``http://host:port`` gets
+            ``/v1``), or a list of them: requests are spread round-robin and a server that
+            refuses connections leaves the rotation while the others serve.
+        model: the model name the server knows.
+        api_key_env: environment variable holding the API key (none needed for local servers).
+        prefill_mode: how to continue a prefill (see the module docstring).
+        native_reasoning: the model thinks natively (e.g. an R1 distill behind a reasoning
+            parser): methods then do not prefill ``<think>``, and an inline ``<think>`` block in
+            the content is split into ``Completion.reasoning``.
+        timeout: seconds to wait for a response (connecting: at most 5 s).
+        max_retries: retries for refused connections, timeouts, 429 and 5xx.
+        retry_backoff: first backoff in seconds (doubles each retry, at most 8 s).
+        extra_body: extra fields merged into every request body.
+        transport: an :class:`httpx.BaseTransport` (tests use :class:`httpx.MockTransport`).
+
+    Example:
+        >>> b = OpenAIBackend(["http://gpu1:8000/v1", "http://gpu2:8000/v1"],
+        ...                   "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+        ...                   native_reasoning=True)  # doctest: +SKIP
+    """
+
+    name = "openai"
+
+    def __init__(self, base_url: str | Sequence[str], model: str, *,
+                 api_key_env: str = "OPENAI_API_KEY", prefill_mode: str = "auto",
+                 native_reasoning: bool = False, timeout: float = 600.0, max_retries: int = 3,
+                 retry_backoff: float = 0.5, extra_body: dict[str, Any] | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ConfigError("openai backend: base_url is empty")
+        if not model:
+            raise ConfigError("openai backend: model name is empty")
+        if prefill_mode not in PREFILL_MODES:
+            raise ConfigError(f"openai backend: unknown prefill_mode {prefill_mode!r}; choose "
+                              f"from: {', '.join(PREFILL_MODES)}")
+        if max_retries < 0 or timeout <= 0:
+            raise ConfigError("openai backend: max_retries must be >= 0 and timeout > 0")
+        self.model = model
+        self.prefill_mode = prefill_mode
+        self.native_reasoning = native_reasoning
+        self.max_retries, self.retry_backoff = max_retries, retry_backoff
+        self.extra_body = dict(extra_body or {})
+        self._pool = _http.ServerPool([_normalize_url(u) for u in urls])
+        self._headers = {"Content-Type": "application/json"}
+        key = os.environ.get(api_key_env) if api_key_env else None
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
+        self._kind: str | None = None  # "llamacpp" | "generic", probed lazily
+        self._render_cache: OrderedDict[str, list[int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def base_urls(self) -> list[str]:
+        """The normalized API base URLs."""
+        return self._pool.urls
+
+    def health(self) -> list[dict[str, Any]]:
+        """One dict per server: ``url``, ``healthy``, ``failures``, ``requests``, ``last_error``."""
+        return self._pool.health()
+
+    def _send(self, path: str, payload: dict[str, Any] | None, *, method: str = "POST",
+              stream: bool = False, root: bool = False) -> httpx.Response:
+        return _http.send(self._client, self._pool, method, path, payload, model=self.model,
+                          headers=self._headers, stream=stream, max_retries=self.max_retries,
+                          backoff_s=self.retry_backoff, on_url=_origin if root else None)
+
+    def server_kind(self) -> str:
+        """``"llamacpp"`` when the server answers llama.cpp's ``/props``, else ``"generic"``."""
+        if self._kind is None:
+            try:
+                resp = self._send("/props", None, method="GET", root=True)
+                data = resp.json()
+                llama = isinstance(data, dict) and "default_generation_settings" in data
+            except (BackendError, ValueError) as e:
+                if isinstance(e, ServerUnreachableError):
+                    raise
+                llama = False
+            self._kind = "llamacpp" if llama else "generic"
+        return self._kind
+
+    def resolved_prefill_mode(self) -> str:
+        """The prefill mode in use (``auto`` resolved by probing the server once)."""
+        if self.prefill_mode != "auto":
+            return self.prefill_mode
+        return "trailing_assistant" if self.server_kind() == "llamacpp" else \
+            "continue_final_message"
+
+    def _split(self, content: str, reasoning_field: str) -> tuple[str, str]:
+        """(text, reasoning): the field always goes to reasoning; inline ``<think>`` only when
+        the model reasons natively (otherwise the caller's own prefill/parse owns it)."""
+        if self.native_reasoning:
+            sp = merge_reasoning(content, reasoning_field)
+            return sp.answer, sp.reasoning
+        return content, reasoning_field.strip()
+
+    # ------------------------------------------------------------------ payloads
+    def _render(self, messages: list[Message], prefill: str) -> list[int]:
+        """Token ids of the templated prompt plus the prefill (for ``raw_completions``)."""
+        key = json.dumps(messages, sort_keys=True)
+        with self._lock:
+            ids = self._render_cache.get(key)
+        if ids is None:
+            if self.server_kind() == "llamacpp":
+                rendered = _http.parse_json(
+                    self._send("/apply-template", {"messages": messages}, root=True),
+                    "/apply-template answer").get("prompt")
+                if not isinstance(rendered, str):
+                    raise BadResponseError("/apply-template answer has no 'prompt' string")
+                ids = self._tokenize({"content": rendered, "add_special": False,
+                                      "parse_special": True})
+            else:  # vLLM: /tokenize renders the chat template itself
+                ids = self._tokenize({"model": self.model, "messages": messages,
+                                      "add_generation_prompt": True,
+                                      "add_special_tokens": False})
+            with self._lock:
+                self._render_cache[key] = ids
+                while len(self._render_cache) > 256:
+                    self._render_cache.popitem(last=False)
+        if not prefill:
+            return list(ids)
+        if self.server_kind() == "llamacpp":
+            tail = self._tokenize({"content": prefill, "add_special": False,
+                                   "parse_special": False})
+        else:
+            tail = self._tokenize({"model": self.model, "prompt": prefill,
+                                   "add_special_tokens": False})
+        return list(ids) + tail
+
+    def _tokenize(self, payload: dict[str, Any]) -> list[int]:
+        data = _http.parse_json(self._send("/tokenize", payload, root=True), "/tokenize answer")
+        toks = data.get("tokens")
+        if not isinstance(toks, list) or not all(isinstance(t, int) for t in toks):
+            raise BadResponseError(f"/tokenize answer has no token id list: {data!r:.200}")
+        return toks
+
+    def _request(self, messages: Sequence[Message], prefill: str | None, max_tokens: int,
+                 temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
+                 seed: int | None) -> tuple[str, dict[str, Any], str]:
+        """(path, payload, mode) for one request."""
+        msgs = [dict(m) for m in messages]
+        body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens,
+                                "temperature": temperature, "top_p": top_p}
+        if stop:
+            body["stop"] = list(stop)
+        if n != 1:
+            body["n"] = n
+        if seed is not None:
+            body["seed"] = seed
+        body.update(self.extra_body)
+        mode = self.resolved_prefill_mode() if prefill else "none"
+        if mode == "raw_completions":
+            body["prompt"] = self._render(msgs, prefill or "")
+            return "/completions", body, mode
+        if mode == "continue_final_message":
+            msgs.append({"role": "assistant", "content": prefill or ""})
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
+        elif mode == "trailing_assistant":
+            msgs.append({"role": "assistant", "content": prefill or ""})
+        elif mode == "prefix":
+            msgs.append({"role": "assistant", "content": prefill or "", "prefix": True})
+        body["messages"] = msgs
+        return "/chat/completions", body, mode
+
+    # ------------------------------------------------------------------ Backend API
+    def generate(self, messages: Sequence[Message], *, prefill: str | None = None,
+                 max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
+                 stop: Sequence[str] | None = None, n: int = 1,
+                 seed: int | None = None) -> Completion:
+        """Generate a reply (with ``prefill``: its continuation only).
+
+        Raises:
+            ServerUnreachableError, RateLimitError, BadResponseError, ContextLengthError,
+            ModelNotFoundError: see :mod:`r2p.errors`.
+        """
+        if n < 1 or max_tokens < 1:
+            raise ConfigError("openai backend: n and max_tokens must be >= 1")
+        t0 = time.perf_counter()
+        path, body, mode = self._request(messages, prefill, max_tokens, temperature, top_p,
+                                         stop, n, seed)
+        data = _http.parse_json(self._send(path, body), "completion")
+        raw_choices = data.get("choices")
+        if not isinstance(raw_choices, list) or not raw_choices:
+            raise BadResponseError(f"{self.model}: response has no choices: {data!r:.300}")
+        choices: list[Choice] = []
+        for ch in sorted(raw_choices, key=lambda c: c.get("index", 0)
+                         if isinstance(c, dict) else 0):
+            if not isinstance(ch, dict):
+                raise BadResponseError(f"{self.model}: malformed choice: {ch!r:.200}")
+            if path == "/completions":
+                content, rfield = ch.get("text"), ""
+            else:
+                msg = ch.get("message")
+                if not isinstance(msg, dict):
+                    raise BadResponseError(f"{self.model}: choice without message: {ch!r:.200}")
+                content = msg.get("content") or ""
+                rfield = msg.get("reasoning_content") or msg.get("reasoning") or ""
+            if not isinstance(content, str) or not isinstance(rfield, str):
+                raise BadResponseError(f"{self.model}: choice content is not text: {ch!r:.200}")
+            if mode == "trailing_assistant" and prefill and content.startswith(prefill):
+                content = content[len(prefill):]
+            text, reasoning = self._split(content, rfield)
+            choices.append(Choice(text, reasoning, _finish(ch.get("finish_reason"))))
+        first = choices[0]
+        return Completion(first.text, first.reasoning, first.finish_reason, _usage(data),
+                          time.perf_counter() - t0, choices, raw=data)
+
+    def stream(self, messages: Sequence[Message], *, prefill: str | None = None,
+               max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
+               stop: Sequence[str] | None = None, seed: int | None = None) -> OpenAIStream:
+        """Stream a reply over server-sent events; ``close()`` stops the server early."""
+        t0 = time.perf_counter()
+        path, body, mode = self._request(messages, prefill, max_tokens, temperature, top_p,
+                                         stop, 1, seed)
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        resp = self._send(path, body, stream=True)
+        return OpenAIStream(self, resp, "completions" if path == "/completions" else "chat",
+                            prefill, mode == "trailing_assistant", t0)
+
+    def identity(self) -> dict[str, Any]:
+        """Server URL(s) and model name (for records and cache keys)."""
+        urls = self._pool.urls
+        return {"backend": self.name, "base_url": urls[0] if len(urls) == 1 else urls,
+                "model": self.model}
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> OpenAIBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["PREFILL_MODES", "OpenAIBackend", "OpenAIStream"]
