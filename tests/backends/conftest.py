@@ -17,6 +17,6 @@ from r2p.backends.llamacpp import LlamaCppBackend
 
 @pytest.fixture(scope="session")
 def smollm2() -> Iterator[LlamaCppBackend]:
-    backend = LlamaCppBackend("smollm2", threads=2, parallel=4, n_ctx=2048)
+    backend = LlamaCppBackend("smollm2", threads=1, parallel=4, n_ctx=2048)
     yield backend
     backend.close()
