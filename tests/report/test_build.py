@@ -71,6 +71,10 @@ def test_html_is_self_contained_with_tables_and_traces(sweep: Path, tmp_path: Pa
     assert "coffee mornings are the best mornings" in page  # a retrieved item text
     assert "Stage 2 - User profile:" in page  # a plain thought (no trace) is shown too
     assert "&lt;think&gt;" in page  # prefill escaped, not raw HTML
+    # the monitor's verdicts on each thought: the HRT one covers 1-2-3, the loopy one loops
+    assert "stage markers [1, 2, 3] · loops: none" in page
+    assert "stage markers [1] · loops: hesitation run: 5 sentences" in page
+    assert "repeated sentence: &#x27;The user really likes coffee in the morning.&#x27;" in page
 
 
 def test_max_samples_limits_the_trace_list(sweep: Path, tmp_path: Path) -> None:

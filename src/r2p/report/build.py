@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from r2p.errors import DataError
-from r2p.report.analysis import analysis_tables, analyze
+from r2p.report.analysis import analysis_tables, analyze, load_monitor
 from r2p.report.html import render_page
 from r2p.report.plots import make_plots
 from r2p.report.runs import Run, load_runs
@@ -79,7 +79,8 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     m_tables = metrics_tables(runs)
     plots = make_plots(runs, out_dir / "plots")
-    result = analyze(runs)
+    monitor = load_monitor()
+    result = analyze(runs, monitor)
     a_tables = analysis_tables(result, runs)
     notes = list(result.notes)
     if skipped:
@@ -89,7 +90,7 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
                   encoding="utf-8")
     page = out_dir / "report.html"
     page.write_text(render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes, runs,
-                                max_samples_per_run), encoding="utf-8")
+                                max_samples_per_run, monitor), encoding="utf-8")
     written = {"report.md": md, "report.html": page}
     written.update({p.relative_to(out_dir).as_posix(): p for p in plots.values()})
     return written

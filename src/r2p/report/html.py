@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from r2p.report.analysis import Monitor, retrieved_texts
 from r2p.report.runs import Run
 from r2p.report.tables import Table, fmt
+
+SUMMARY_CHARS = 120
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
@@ -64,6 +67,26 @@ def _pre(text: Any) -> str:
     return f"<pre>{_e(text)}</pre>"
 
 
+def _short(text: Any) -> str:
+    t = " ".join(str(text).split())
+    return t if len(t) <= SUMMARY_CHARS else t[: SUMMARY_CHARS - 1] + "…"
+
+
+def _monitor_line(record: dict[str, Any], monitor: Monitor | None) -> str:
+    """The monitor's verdicts on this sample's thought (stages, loops, grounding)."""
+    thought = str(record.get("reasoning") or "")
+    if monitor is None or not thought.strip():
+        return ""
+    stages = monitor.stage_coverage(thought)
+    loops = monitor.find_loops(thought)
+    texts = retrieved_texts(record)
+    ground = (f" · grounding {fmt(monitor.profile_grounding(thought, texts))}"
+              if texts else "")
+    loop_txt = "; ".join(loops) if loops else "none"
+    return (f'<p class="muted">thought: {len(thought.split())} words · stage markers '
+            f"{_e(stages or 'none')} · loops: {_e(loop_txt)}{ground}</p>")
+
+
 def render_event(ev: dict[str, Any]) -> str:
     """One trace event (segment, check, intervention, candidate, decision) as HTML."""
     kind = str(ev.get("type", "?"))
@@ -107,16 +130,17 @@ def _first_prompt(record: dict[str, Any]) -> tuple[str, str | None]:
     return text, prompts[0].get("prefill")
 
 
-def render_sample(record: dict[str, Any], run: Run) -> str:
-    """One sample as a ``<details>`` block: the summary line, and on click its full trace."""
+def render_sample(record: dict[str, Any], run: Run, monitor: Monitor | None = None) -> str:
+    """One sample as a ``<details>`` block: the summary line, and on click its full trace
+    (with the monitor's verdicts on the thought when ``monitor`` is given)."""
     scores = record.get("scores") or {}
     score_txt = " ".join(f"{k}={fmt(v)}" for k, v in scores.items())
     gold = record.get("gold")
     status = '<span class="bad">failed</span> ' if record.get("error") else ""
     summary = (f'{status}<code>{_e(record.get("id"))}</code> · {_e(run.task)} · '
                f'{_e(record.get("method") or run.method)} · k={run.k} · answer '
-               f'<code>{_e(record.get("answer", ""))}</code> vs gold '
-               f'<code>{_e(gold if gold is not None else "—")}</code> · format '
+               f'<code>{_e(_short(record.get("answer", "")))}</code> vs gold '
+               f'<code>{_e(_short(gold) if gold is not None else "—")}</code> · format '
                f'{_ok(record.get("format_ok", True))} · interventions '
                f'{_e(record.get("interventions", 0))}'
                + (f' · <span class="muted">{_e(score_txt)}</span>' if score_txt else ""))
@@ -128,6 +152,9 @@ def render_sample(record: dict[str, Any], run: Run) -> str:
         f'<p class="muted">calls {_e(record.get("n_calls", 0))} · prompt tokens '
         f'{_e(usage.get("prompt_tokens", 0))} · generated tokens '
         f'{_e(usage.get("completion_tokens", 0))} · {fmt(record.get("latency_s"))} s</p>')
+    parts.append(f"<p><b>answer</b> <code>{_e(record.get('answer', ''))}</code><br><b>gold</b> "
+                 f"<code>{_e(gold if gold is not None else '—')}</code></p>")
+    parts.append(_monitor_line(record, monitor))
     retrieved = record.get("retrieved") or []
     if retrieved:
         items = "".join(
@@ -150,7 +177,7 @@ def render_sample(record: dict[str, Any], run: Run) -> str:
     return "".join(parts)
 
 
-def render_samples(runs: Sequence[Run], max_per_run: int) -> str:
+def render_samples(runs: Sequence[Run], max_per_run: int, monitor: Monitor | None = None) -> str:
     """Browsable samples: a ``<details>`` per run holding up to ``max_per_run`` samples."""
     out: list[str] = []
     for run in runs:
@@ -164,13 +191,14 @@ def render_samples(runs: Sequence[Run], max_per_run: int) -> str:
             f'<details class="run"><summary>{_e(run.task)} · {_e(run.method)} · k={run.k} · '
             f'{_e(run.retriever)} · {_e(run.model)} — {len(run.records)} samples, '
             f'{fails} off format{_e(more)} <span class="muted">[{_e(run.name)}]</span>'
-            "</summary>" + "".join(render_sample(r, run) for r in shown) + "</details>")
+            "</summary>" + "".join(render_sample(r, run, monitor) for r in shown) + "</details>")
     return "".join(out) or "<p class='muted'>No per-sample records in these runs.</p>"
 
 
 def render_page(title: str, intro: str, metric_tables: Sequence[Table],
                 plots: dict[str, Path], analysis_tables: Sequence[Table], notes: Sequence[str],
-                runs: Sequence[Run], max_samples_per_run: int = 100) -> str:
+                runs: Sequence[Run], max_samples_per_run: int = 100,
+                monitor: Monitor | None = None) -> str:
     """The whole report page as one HTML string (embeds the PNGs)."""
     figs = "".join(
         f'<figure><img class="plot" alt="{_e(stem)}" src="{data_uri(p)}">'
@@ -186,7 +214,7 @@ def render_page(title: str, intro: str, metric_tables: Sequence[Table],
         "".join(t.to_html() for t in analysis_tables),
         f"<ul class='note'>{notes_html}</ul>" if notes_html else "",
         "<h2>Samples</h2><p class='muted'>Click a run, then a sample, to open its trace.</p>",
-        render_samples(runs, max_samples_per_run),
+        render_samples(runs, max_samples_per_run, monitor),
         "</body></html>",
     ])
 
