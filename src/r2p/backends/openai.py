@@ -94,7 +94,7 @@ class _PrefixStripper:
         if self.prefix.startswith(self.buf):
             return ""  # still could be the echoed prefix
         self.done = True
-        out = self.buf[len(self.prefix):] if self.buf.startswith(self.prefix) else self.buf
+        out = self.buf.removeprefix(self.prefix)
         self.buf = ""
         return out
 
@@ -193,7 +193,9 @@ class OpenAIStream:
         text, reasoning = self._b._split(content, "".join(self._reasoning))
         usage = self._usage
         if self._closed and not usage.completion_tokens:
-            usage = Usage(usage.prompt_tokens, usage.cached_tokens, 0)
+            # the final usage event never came: count chunks (servers send about one token each)
+            n = len(self._content) + len(self._reasoning)
+            usage = Usage(usage.prompt_tokens, usage.cached_tokens, n)
         return Completion(text, reasoning, "abort" if self._closed else self._finish, usage,
                           time.perf_counter() - self._started)
 
@@ -303,7 +305,7 @@ class OpenAIBackend:
         return content, reasoning_field.strip()
 
     # ------------------------------------------------------------------ payloads
-    def _render(self, messages: list[Message], prefill: str) -> list[int]:
+    def _render(self, messages: list[dict[str, Any]], prefill: str) -> list[int]:
         """Token ids of the templated prompt plus the prefill (for ``raw_completions``)."""
         key = json.dumps(messages, sort_keys=True)
         with self._lock:
@@ -346,7 +348,7 @@ class OpenAIBackend:
                  temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
                  seed: int | None) -> tuple[str, dict[str, Any], str]:
         """(path, payload, mode) for one request."""
-        msgs = [dict(m) for m in messages]
+        msgs: list[dict[str, Any]] = [dict(m) for m in messages]
         body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens,
                                 "temperature": temperature, "top_p": top_p}
         if stop:
