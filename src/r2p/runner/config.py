@@ -112,7 +112,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
     except Exception as exc:  # parser errors of both libraries
-        raise ConfigError(f"{p}: cannot parse config: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None)
+        if mark is not None and problem:
+            detail = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+        else:
+            detail = " ".join(str(exc).split())
+        raise ConfigError(f"{p}: cannot parse config: {detail}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
