@@ -45,6 +45,7 @@ def test_report_files_tables_plots(sweep: Path, tmp_path: Path) -> None:
     assert "MAE ↓" in md
     assert "![metric_vs_k_LaMP_7](plots/metric_vs_k_LaMP_7.png)" in md
     assert "Limitation 3b: metric change from k = 0 to k > 0" in md
+    assert "| r2p-k4 | LaMP_7 | r2p | 4 | bm25 | llamacpp:smollm2 | 0 | path=smollm2 | 2 |" in md
     # rag k=2 vs k=0 on rouge-1: +0.05, helped
     assert re.search(r"\| LaMP_7 \| rag \| bm25 \| 2 \| rouge-1 \| 0\.3000 \| 0\.3500 \| "
                      r"0\.0500 \| yes \|", md)

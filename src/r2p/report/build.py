@@ -17,7 +17,7 @@ from r2p.report.analysis import analysis_tables, analyze, load_monitor
 from r2p.report.html import render_page
 from r2p.report.plots import make_plots
 from r2p.report.runs import Run, load_runs
-from r2p.report.tables import Table, metrics_tables
+from r2p.report.tables import Table, metrics_tables, runs_table
 
 TITLE = "r2p report"
 
@@ -45,10 +45,8 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
     for t in analysis:
         lines += [t.to_markdown(), ""]
     lines += [f"- {n}" for n in notes]
-    lines += ["", "## Runs", ""]
-    lines += [f"- `{r.name}`: {r.task} · {r.method} · k={r.k} · {r.retriever} · {r.model} · "
-              f"{len(r.records)} records" for r in runs]
-    lines += ["", "Per-sample traces are in report.html (Samples section).", ""]
+    lines += ["", "## Runs", "", runs_table(runs).to_markdown(), ""]
+    lines += ["Per-sample traces are in report.html (Samples section).", ""]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from r2p.report.analysis import Monitor, retrieved_texts
 from r2p.report.runs import Run
-from r2p.report.tables import Table, fmt
+from r2p.report.tables import Table, fmt, runs_table
 
 SUMMARY_CHARS = 120
 
@@ -215,6 +215,7 @@ def render_page(title: str, intro: str, metric_tables: Sequence[Table],
         f"<ul class='note'>{notes_html}</ul>" if notes_html else "",
         "<h2>Samples</h2><p class='muted'>Click a run, then a sample, to open its trace.</p>",
         render_samples(runs, max_samples_per_run, monitor),
+        "<h2>Runs</h2>", runs_table(runs).to_html(),
         "</body></html>",
     ])
 

@@ -169,6 +169,19 @@ def metrics_tables(runs: Sequence[Run]) -> list[Table]:
     return tables
 
 
+def runs_table(runs: Sequence[Run]) -> Table:
+    """Every run read: its directory name, settings, model identity and record count."""
+    rows: list[list[Cell]] = []
+    for r in runs:
+        ident = r.config.get("model_identity") or {}
+        who = ", ".join(f"{k}={v}" for k, v in ident.items() if k != "backend") \
+            if isinstance(ident, dict) else str(ident)
+        rows.append([r.name, r.task, r.method, r.k, r.retriever, r.model,
+                     r.config.get("seed"), who or None, len(r.records)])
+    return Table("", ["run", "task", "method", "k", "retriever", "model", "seed",
+                          "model identity", "records"], rows)
+
+
 __all__ = [
     "EXTRA_METRICS",
     "LOWER_IS_BETTER",
@@ -179,6 +192,7 @@ __all__ = [
     "method_rank",
     "metrics_tables",
     "official_metrics",
+    "runs_table",
     "sort_runs",
     "varies",
 ]
