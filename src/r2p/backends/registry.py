@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
 from r2p.backends.base import Backend
-from r2p.errors import MissingDependencyError, UnknownNameError
+from r2p.errors import ConfigError, MissingDependencyError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,25 @@ def get_backend(name: str, **options: Any) -> Backend:
     Raises:
         UnknownNameError: no such backend (the message lists the valid names).
         MissingDependencyError: its optional dependencies are not installed.
+        ConfigError: an option the backend does not take (the message lists those it takes).
     """
     spec = BACKENDS.get(name)
     if spec is None:
         raise UnknownNameError("backend", name, BACKENDS)
     if not spec.installed():
         raise MissingDependencyError(f"the {name!r} backend", spec.install)
-    module, cls = spec.target.split(":")
-    backend: Backend = getattr(importlib.import_module(module), cls)(**options)
+    module, cls_name = spec.target.split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    params = inspect.signature(cls).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        accepted = [n for n, p in params.items()
+                    if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                  inspect.Parameter.KEYWORD_ONLY)]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ConfigError(f"backend {name!r} has no option {', '.join(map(repr, unknown))}; "
+                              f"its options: {', '.join(accepted)}")
+    backend: Backend = cls(**options)
     return backend
 
 
