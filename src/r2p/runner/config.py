@@ -26,8 +26,8 @@ from r2p.errors import ConfigError, UnknownNameError
 #: Backend options that never change what the model generates (speed, logging, transport).
 #: Everything else in ``backend_options`` enters the cache key.
 NON_OUTPUT_BACKEND_OPTIONS = frozenset(
-    {"threads", "parallel", "verbose", "timeout", "max_retries", "base_url", "api_key_env",
-     "device"}
+    {"threads", "parallel", "verbose", "timeout", "max_retries", "retry_backoff", "base_url",
+     "api_key_env", "device"}
 )
 
 
