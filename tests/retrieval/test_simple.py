@@ -97,3 +97,18 @@ def test_retrieve_sample_cuts_the_query_and_handles_empty_profiles() -> None:
     got = retrieve_sample(get_retriever("bm25"), Sample("s", inp, prof), 1, task)
     assert [r.id for r in got] == ["y"]
     assert retrieve_sample(get_retriever("bm25"), Sample("s", inp, []), 4, task) == []
+
+
+@pytest.mark.parametrize("n,k", [(200, 1), (200, 7), (200, 24), (200, 25), (200, 200), (9, 3)])
+def test_top_k_is_the_stable_descending_order_with_many_ties(n: int, k: int) -> None:
+    import numpy as np
+
+    from r2p.retrieval.base import top_k
+
+    rng = np.random.default_rng(n + k)
+    scores = rng.integers(0, 5, size=n).astype(float)  # heavy ties
+    prof = [{"id": str(i)} for i in range(n)]
+    got = top_k(scores, prof, k)
+    want = sorted(range(n), key=lambda i: (-scores[i], i))[:k]
+    assert [int(r.id) for r in got] == want
+    assert [r.rank for r in got] == list(range(k))

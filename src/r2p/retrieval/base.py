@@ -74,7 +74,15 @@ def top_k(scores: Sequence[float], profile: list[ProfileItem], k: int) -> list[R
     import numpy as np
 
     values = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(-values, kind="stable")[:k]
+    n = len(values)
+    if k < n // 8:
+        # Only the k best are needed: find the k-th best value in O(n), keep every item scoring
+        # at least that (all ties included, in profile order), then sort just those, stably.
+        threshold = np.partition(values, n - k)[n - k]
+        cand = np.flatnonzero(values >= threshold)
+        order = cand[np.argsort(-values[cand], kind="stable")][:k]
+    else:
+        order = np.argsort(-values, kind="stable")[:k]
     return [
         Retrieved(item=profile[i], score=float(values[i]), rank=r)
         for r, i in enumerate(order.tolist())
@@ -105,9 +113,28 @@ class LRUCache(Generic[V]):
         self.hits = 0
         self.misses = 0
         self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._last: tuple[list[ProfileItem], int, str, V] | None = None
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def get_for_profile(
+        self, task: Task, profile: list[ProfileItem], build: Callable[[], V]
+    ) -> V:
+        """The cached value for a profile, keyed by :func:`profile_key`.
+
+        Consecutive calls with the very same profile list (same object, same length) skip
+        building and hashing the key (the common case: several queries or methods over one
+        user), which matters for big profiles. Profiles are treated as immutable.
+        """
+        last = self._last
+        if last is not None and last[0] is profile and last[1] == len(profile) \
+                and last[2] == task.name:
+            self.hits += 1
+            return last[3]
+        value = self.get_or_build(profile_key(task, profile), build)
+        self._last = (profile, len(profile), task.name, value)
+        return value
 
     def get_or_build(self, key: Hashable, build: Callable[[], V]) -> V:
         """Return the cached value for ``key``, building (and caching) it on a miss."""

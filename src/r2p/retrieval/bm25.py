@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from r2p.errors import ConfigError
-from r2p.retrieval.base import LRUCache, check_k, profile_key, top_k
+from r2p.retrieval.base import LRUCache, check_k, top_k
 from r2p.tasks import Task
 from r2p.types import ProfileItem, Retrieved
 
@@ -69,7 +69,14 @@ class BM25Index:
         ids = self.model.get_tokens_ids(query_tokens)
         if not ids:
             return np.zeros(self.n_docs)
-        return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float64)
+        # Same sums as bm25s's get_scores_from_ids (per query token, in order) but with one
+        # np.bincount instead of a np.add.at per token: ~10x faster on large profiles.
+        sc = self.model.scores
+        indptr, indices, data = sc["indptr"], sc["indices"], sc["data"]
+        cols = [(int(indptr[t]), int(indptr[t + 1])) for t in ids]
+        rows = np.concatenate([indices[a:b] for a, b in cols])
+        vals = np.concatenate([data[a:b] for a, b in cols])
+        return np.bincount(rows, weights=vals, minlength=self.n_docs).astype(np.float64)
 
 
 def _okapi_idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:
@@ -166,8 +173,9 @@ class BM25Retriever:
 
     def index(self, profile: list[ProfileItem], task: Task) -> BM25Index:
         """The (cached) index of one profile."""
-        return self.cache.get_or_build(
-            profile_key(task, profile),
+        return self.cache.get_for_profile(
+            task,
+            profile,
             lambda: build_index(
                 [task.index_text(item) for item in profile],
                 self.tokenization,

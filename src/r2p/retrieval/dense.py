@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from r2p.errors import ConfigError, MissingDependencyError, RetrievalError
-from r2p.retrieval.base import LRUCache, check_k, profile_key, top_k
+from r2p.retrieval.base import LRUCache, check_k, top_k
 from r2p.tasks import Task
 from r2p.types import ProfileItem, Retrieved
 
@@ -140,8 +140,9 @@ class DenseRetriever:
 
         if not profile:
             return np.zeros(0)
-        docs = self.cache.get_or_build(
-            profile_key(task, profile),
+        docs = self.cache.get_for_profile(
+            task,
+            profile,
             lambda: self.embed([task.index_text(item) for item in profile]),
         )
         q = self.embed([query])[0]
