@@ -59,13 +59,7 @@ OVERLAP_CAP = 12
 """Per-item overlap is shared content words over min(item content words, this)."""
 
 _STOPWORDS = frozenset(
-    """a an the and or but if then so of to in on at by for with from as is are was were be been
-    being it its this that these those i me my we our you your he she they them his her their
-    not no yes do does did done have has had will would can could should may might must just
-    also very more most less than too about into over under out up down there here what which
-    who whom how why when where all any some each both such only own same other one two three
-    let lets let's user user's users profile item items stage task answer response input
-    think thought step p1 p2 p3 p4 p5 p6 p7 p8""".split())
+    ["a", "an", "the", "and", "or", "but", "if", "then", "so", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "his", "her", "their", "not", "no", "yes", "do", "does", "did", "done", "have", "has", "had", "will", "would", "can", "could", "should", "may", "might", "must", "just", "also", "very", "more", "most", "less", "than", "too", "about", "into", "over", "under", "out", "up", "down", "there", "here", "what", "which", "who", "whom", "how", "why", "when", "where", "all", "any", "some", "each", "both", "such", "only", "own", "same", "other", "one", "two", "three", "let", "lets", "let's", "user", "user's", "users", "profile", "item", "items", "stage", "task", "answer", "response", "input", "think", "thought", "step", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"])
 
 
 @dataclass(frozen=True)
@@ -172,8 +166,8 @@ def loop_spans(text: str) -> list[tuple[int, str]]:
         seen.setdefault(key, start)
     if len(hesitations) > MAX_HESITATIONS:
         found.append((hesitations[MAX_HESITATIONS],
-                      f"hesitation run: {len(hesitations)} sentences start with "
-                      f"Wait/Hmm/Alternatively"))
+                      (f"hesitation run: {len(hesitations)} sentences start with "
+                      f"Wait/Hmm/Alternatively")))
     words = list(_WORD_RE.finditer(text.lower()))
     if len(words) >= NGRAM * NGRAM_REPEATS:
         first: dict[tuple[str, ...], int] = {}

@@ -1,0 +1,87 @@
+"""SRM, self-referencing: choose one answer among N candidates.
+
+* Labels and ratings: a vote in which each valid candidate weighs ``VOTE_BASE + support``
+  (support = profile grounding of its reasoning, in [0, 1]), so a candidate whose reasoning the
+  profile backs counts up to three times as much as an ungrounded one. Ties go to the answer
+  with the best single support, then to the earliest candidate.
+* Generated text, ``"llm"``: one more model call is shown the profile items, the input and the
+  candidates, and writes the final answer (a pick or a merge).
+* Generated text, ``"similarity"`` (non-LLM ablation): the candidate with the highest mean
+  ROUGE-L F1 against the others (the consensus answer).
+
+Example:
+    >>> weighted_vote(["[1]", "[2]", "[2]"], [0.9, 0.1, 0.1], [True, True, True])[0]
+    0
+    >>> most_similar(["a cat sat", "the cat sat", "dogs bark"])[0]
+    0
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+VOTE_BASE = 0.5
+"""Weight of a valid but ungrounded candidate in the vote."""
+
+
+def weighted_vote(answers: list[str], supports: list[float],
+                  valid: list[bool]) -> tuple[int, dict[str, float]]:
+    """Pick the answer with the largest total weight.
+
+    Args:
+        answers: normalized candidate answers.
+        supports: each candidate's profile grounding in [0, 1].
+        valid: whether normalization found a valid answer (invalid ones weigh 0).
+
+    Returns:
+        ``(index of the first candidate giving the winning answer, tallies per answer)``.
+        With no valid candidate, the first candidate is returned with empty tallies.
+    """
+    tallies: dict[str, float] = {}
+    best_support: dict[str, float] = {}
+    for a, s, ok in zip(answers, supports, valid):
+        if not ok:
+            continue
+        tallies[a] = tallies.get(a, 0.0) + VOTE_BASE + max(0.0, min(1.0, s))
+        best_support[a] = max(best_support.get(a, 0.0), s)
+    if not tallies:
+        return 0, {}
+    order = {a: answers.index(a) for a in tallies}
+    winner = max(tallies, key=lambda a: (round(tallies[a], 9), best_support[a], -order[a]))
+    return order[winner], {a: round(w, 4) for a, w in tallies.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _scorer() -> Any:
+    from rouge_score import rouge_scorer  # lazy: only text tasks need it
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
+def rouge_l(a: str, b: str) -> float:
+    """ROUGE-L F1 of two texts (Google's ``rouge_score``, no stemmer)."""
+    return float(_scorer().score(a, b)["rougeL"].fmeasure)
+
+
+def most_similar(texts: list[str]) -> tuple[int, list[float]]:
+    """The index of the text with the highest mean ROUGE-L F1 against the others, and every
+    text's mean (ties go to the earliest). A single text gets index 0 and mean 1.0."""
+    n = len(texts)
+    if n <= 1:
+        return 0, [1.0] * n
+    means = []
+    for i in range(n):
+        means.append(sum(rouge_l(texts[i], texts[j]) for j in range(n) if j != i) / (n - 1))
+    best = max(range(n), key=lambda i: (round(means[i], 9), -i))
+    return best, [round(m, 4) for m in means]
+
+
+def closest(text: str, candidates: list[str]) -> tuple[int, float]:
+    """The candidate most similar to ``text`` by ROUGE-L F1, and that score."""
+    scores = [rouge_l(text, c) for c in candidates]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return best, round(scores[best], 4)
+
+
+__all__ = ["VOTE_BASE", "closest", "most_similar", "rouge_l", "weighted_vote"]
