@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from r2p.errors import ConfigError
 from r2p.tasks import Task
 from r2p.types import ProfileItem, Retrieved, Sample
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 V = TypeVar("V")
 
@@ -57,7 +60,7 @@ def check_k(k: int) -> int:
     return k
 
 
-def top_k(scores: Sequence[float], profile: list[ProfileItem], k: int) -> list[Retrieved]:
+def top_k(scores: Sequence[float] | NDArray[Any], profile: list[ProfileItem], k: int) -> list[Retrieved]:
     """Turn one score per profile item into the ``k`` best :class:`Retrieved`, best first.
 
     Higher is better. The sort is stable, so equal scores keep profile order.

@@ -78,7 +78,7 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
             raise MissingDependencyError("sentence-transformers", INSTALL) from None
         try:
             model = SentenceTransformer(str(folder), device=device, local_files_only=True)
-        except Exception as exc:  # third-party errors are translated at this boundary
+        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear error
             raise ConfigError(f"dense model: cannot load {folder}: {exc}") from None
         _MODELS[key] = model
         return model

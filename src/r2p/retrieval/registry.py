@@ -27,7 +27,7 @@ RETRIEVERS: tuple[str, ...] = tuple(_REGISTRY)
 """The valid retriever names."""
 
 
-def retriever_class(name: str) -> type:
+def retriever_class(name: str) -> type[Any]:
     """The class registered under ``name``.
 
     Raises:
@@ -58,8 +58,7 @@ def get_retriever(name: str, **options: Any) -> Retriever:
         'bm25'
     """
     cls = retriever_class(name)
-    params = inspect.signature(cls.__init__).parameters
-    valid = [p for p in params if p != "self"]
+    valid = list(inspect.signature(cls).parameters)
     unknown = sorted(set(options) - set(valid))
     if unknown:
         allowed = ", ".join(valid) if valid else "none"

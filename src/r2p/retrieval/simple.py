@@ -26,13 +26,11 @@ def parse_date(value: object) -> float:
         >>> parse_date("1970-01-02")
         86400.0
     """
-    if isinstance(value, bool):
-        raise ValueError(f"not a date: {value!r}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    if not isinstance(value, str) or not value.strip():
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
         raise ValueError(f"not a date: {value!r}")
-    text = value.strip()
     if _YEAR.match(text):
         return datetime(int(text), 1, 1, tzinfo=timezone.utc).timestamp()
     try:
