@@ -71,3 +71,18 @@ def test_unclosed_thought_has_no_answer() -> None:
 def test_label_earliest_mention_prefers_longest_at_same_position() -> None:
     # "dark comedy" and "comedy" both occur; the longer label starting first wins
     assert normalize(get_task("LaMP_2"), "this film: dark comedy").text == "dark comedy"
+
+
+def test_lamp1_answer_quoting_an_option_maps_to_its_label() -> None:
+    inp = ('For an author who has written the paper with the title "X", which reference is '
+           'related? Just answer with [1] or [2] without explanation. '
+           '[1]: "Gstring: A Novel Approach For Efficient Search In Graph Databases" '
+           '[2]: "Process fault detection based on modeling and estimation methods"')
+    t = get_task("LaMP_1")
+    # cut off by the token limit mid-title, still clearly option [1]
+    cut = 'The reference to "Gstring: A Novel Approach For Efficient Search In Graph Dat'
+    assert normalize(t, cut, task_input=inp).text == "[1]"
+    assert normalize(t, "process fault detection based on modeling", task_input=inp).text == "[2]"
+    # too short to tell, and without the input there is nothing to map to
+    assert normalize(t, "Gstring", task_input=inp).valid is False
+    assert normalize(t, cut).valid is False

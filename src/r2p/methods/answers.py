@@ -69,11 +69,34 @@ def _mention(label: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(label.lower()) + r"(?![\w-])")
 
 
-def normalize_label(task: Task, raw: str) -> Answer:
+_OPTION = re.compile(r'\[(\d)\]:\s*"(.*?)"', re.DOTALL)
+
+
+def _option_mentioned(labels: tuple[str, ...], raw: str, task_input: str) -> str | None:
+    """The label whose quoted option text (LaMP-1's ``[1]: "title"``) the answer quotes or
+    starts: the option with the longest prefix (12+ characters) found in the answer."""
+    low = " ".join(raw.lower().split())
+    best, best_len = None, 11
+    for num, title in _OPTION.findall(task_input):
+        label = f"[{num}]"
+        if label not in labels:
+            continue
+        t = " ".join(title.lower().split())
+        n = len(t)
+        while n > best_len and t[:n] not in low:
+            n = (n * 3) // 4 if n > 48 else n - 1
+        if n > best_len:
+            best, best_len = label, n
+    return best
+
+
+def normalize_label(task: Task, raw: str, task_input: str | None = None) -> Answer:
     """Match ``raw`` to one of ``task.labels``, tolerant of case, brackets, quotes and
     "The answer is ..."; otherwise the earliest label mentioned (as a whole word) wins.
 
     For LaMP-1 (labels ``[1]``/``[2]``) a bracketed ``[n]`` anywhere wins over a bare digit.
+    When ``task_input`` lists quoted options (``[1]: "title"``), an answer that quotes one
+    of them instead of its number maps to that option's label.
     ``format_ok`` only when the stripped raw answer is exactly a label (the official scorer
     matches exactly and case-sensitively).
     """
@@ -93,6 +116,9 @@ def normalize_label(task: Task, raw: str) -> Answer:
             m = re.search(pattern, text)
             if m:
                 return Answer(f"[{m.group(1)}]", False, True)
+        option = _option_mentioned(labels, text, task_input) if task_input else None
+        if option is not None:
+            return Answer(option, False, True)
         return Answer(first, False, False)
     low = text.lower()
     best: tuple[int, int, str] | None = None
@@ -155,13 +181,16 @@ def normalize_text(task: Task, raw: str) -> Answer:
     return Answer(cleaned, ok, bool(cleaned))
 
 
-def normalize(task: Task, output: str, *, started_open: bool = False) -> Answer:
+def normalize(task: Task, output: str, *, started_open: bool = False,
+              task_input: str | None = None) -> Answer:
     """Normalize a model output for ``task``: strip reasoning, then the task kind's rule.
 
     Args:
         task: the task.
         output: raw model output (may hold ``<think>...</think>``).
         started_open: the output starts inside an open think block.
+        task_input: the sample's input, when known: lets an answer that names an option by its
+            text (LaMP-1's quoted reference titles) map to the option's label.
 
     Example:
         >>> from r2p.tasks import get_task
@@ -170,7 +199,7 @@ def normalize(task: Task, output: str, *, started_open: bool = False) -> Answer:
     """
     answer = split_reasoning(output, started_open=started_open).answer
     if task.kind == "classification":
-        return normalize_label(task, answer)
+        return normalize_label(task, answer, task_input)
     if task.kind == "rating":
         return normalize_rating(task, answer)
     return normalize_text(task, answer)

@@ -119,7 +119,7 @@ class RAGMethod:
         ``format_ok`` overrides the normalizer's verdict when the caller knows the output was
         repaired (e.g. a thought that had to be closed for it).
         """
-        ans: Answer = normalize(task, raw)
+        ans: Answer = normalize(task, raw, task_input=sample.input)
         ok = ans.format_ok if format_ok is None else (format_ok and ans.format_ok)
         log.event("check", name="answer_format", ok=ans.format_ok,
                   detail=("exact" if ans.format_ok else
