@@ -1,7 +1,7 @@
 """Reliability end to end through the real ``r2p`` command: a run killed with SIGKILL mid-way
 and re-run records every sample exactly once with the predictions of an uninterrupted run; a
 dead OpenAI-compatible server costs failure records and a non-zero exit, and the re-run after
-the server is up completes. Budget: ~15 s."""
+the server is up completes. Budget: ~15 s, plus ~60 s for the embedded-model test."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(shared_data: Path, tm
     common = ["run", "--task", "LaMP_7", "--data", str(shared_data), "--method", "rag", "--k", "2",
               "--backend", "slowfake", "--limit", str(n), "--no-progress", "-c", "2"]
     killed_store = tmp_path / "killed.sqlite"
-    proc = _cli([*common, "-b", "delay=0.1", "--out", str(tmp_path / "killed"),
+    proc = _cli([*common, "-b", "delay=0.3", "--out", str(tmp_path / "killed"),
                  "--store", str(killed_store)])
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -60,7 +60,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(shared_data: Path, tm
     assert 4 <= done_before < n, "the kill must land mid-run"
     assert not (tmp_path / "killed" / "predictions.json").exists()
 
-    resumed = _cli([*common, "-b", "delay=0.1", "--out", str(tmp_path / "killed"),
+    resumed = _cli([*common, "-b", "delay=0.3", "--out", str(tmp_path / "killed"),
                     "--store", str(killed_store)])
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err.decode()
@@ -68,7 +68,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(shared_data: Path, tm
     counts = _ok_per_sample(killed_store)
     assert len(counts) == n and set(counts.values()) == {1}  # every sample exactly once
 
-    clean = _cli([*common, "-b", "delay=0.1", "--out", str(tmp_path / "clean"),
+    clean = _cli([*common, "-b", "delay=0.3", "--out", str(tmp_path / "clean"),
                   "--store", str(tmp_path / "clean.sqlite")])
     _, err = clean.communicate(timeout=120)
     assert clean.returncode == 0, err.decode()
@@ -133,3 +133,35 @@ def test_dead_server_records_failures_then_rerun_completes(
     store = tmp_path / ".r2p-store.sqlite"
     with Store(store) as st:
         assert Counter(status for *_, status in st.rows()) == {"failed": 4, "ok": 4}
+
+
+@pytest.mark.model
+def test_sigkill_with_the_embedded_model(shared_data: Path, tmp_path: Path) -> None:
+    """The same guarantee with the real embedded model (SmolLM2, greedy, tiny budgets)."""
+    n = 5
+    common = ["run", "--task", "LaMP_3", "--data", str(shared_data), "--method", "rag", "--k", "1",
+              "--backend", "llamacpp", "--model", "smollm2", "-b", "n_ctx=1024",
+              "-m", "max_tokens=3", "-m", "max_prompt_tokens=96", "--limit", str(n),
+              "--no-progress"]
+    store = tmp_path / "killed.sqlite"
+    proc = _cli([*common, "--out", str(tmp_path / "killed"), "--store", str(store)])
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists() and sum(_ok_per_sample(store).values()) >= 1:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    done_before = sum(_ok_per_sample(store).values())
+    assert 1 <= done_before < n, "the kill must land mid-run"
+    resumed = _cli([*common, "--out", str(tmp_path / "killed"), "--store", str(store)])
+    _, err = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, err.decode()[-2000:]
+    counts = _ok_per_sample(store)
+    assert len(counts) == n and set(counts.values()) == {1}
+    clean = _cli([*common, "--out", str(tmp_path / "clean"),
+                  "--store", str(tmp_path / "clean.sqlite")])
+    _, err = clean.communicate(timeout=240)
+    assert clean.returncode == 0, err.decode()[-2000:]
+    assert _preds(tmp_path / "killed") == _preds(tmp_path / "clean")
+    assert len(_preds(tmp_path / "clean")) == n
