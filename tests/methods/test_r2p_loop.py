@@ -173,3 +173,20 @@ def test_names_and_option_errors() -> None:
         R2PMethod(stage_budgets=(1, 2))
     with pytest.raises(ConfigError, match="bogus"):
         R2PMethod(bogus=1)
+
+
+def test_invalid_rating_is_repaired_from_the_thought_and_recorded() -> None:
+    fb = FakeBackend([f"x\n{S2} [P1].\n{S3} I would say 4 stars.</think>great!"])
+    pred = R2PMethod(rpi=False, srm=False).predict(SAMPLE, TASK, RETRIEVED, fb)
+    assert pred.answer == "4" and not pred.format_ok
+    repair = [e for e in pred.trace if e["type"] == "check" and e["name"] == "answer_repair"]
+    assert len(repair) == 1 and "stage 3" in repair[0]["detail"]
+
+
+def test_invalid_label_falls_back_to_the_users_most_frequent_label() -> None:
+    task = get_task("LaMP_2N")
+    items = [Retrieved({"id": str(i), "title": "t", "text": "x", "category": c}, 1.0, i)
+             for i, c in enumerate(["sports", "politics", "sports"])]
+    fb = FakeBackend([f"x\n{S2} [P1].\n{S3} no idea.</think>no idea"])
+    pred = R2PMethod(rpi=False, srm=False).predict(SAMPLE, task, items, fb)
+    assert pred.answer == "sports" and not pred.format_ok

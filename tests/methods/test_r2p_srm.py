@@ -95,7 +95,7 @@ def test_srm_llm_selection_merges_candidates_for_text() -> None:
     assert "[C1] lovin the beach, great weather" in shown
     assert "[C2] great weather at the beach #beachlife" in shown
     assert "[P1] lovin the sun today!! #beachlife" in shown
-    decision = [e for e in pred.trace if e["type"] == "decision"][0]
+    decision = next(e for e in pred.trace if e["type"] == "decision")
     assert decision["how"] == "llm" and "merged" in decision["detail"]
     assert pred.answer == "lovin the great weather at the beach #beachlife"
     assert decision["chosen"] == 1  # the closest candidate by ROUGE-L
@@ -110,7 +110,7 @@ def test_srm_similarity_selection_needs_no_extra_call() -> None:
     method = R2PMethod(rpi=False, n_candidates=3, selection="similarity")
     pred = method.predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
     assert pred.method == "hrt_srm_sim" and pred.n_calls == 3
-    decision = [e for e in pred.trace if e["type"] == "decision"][0]
+    decision = next(e for e in pred.trace if e["type"] == "decision")
     assert decision["how"] == "similarity" and decision["chosen"] in (0, 2)
     assert pred.answer in ("great weather at the beach today",
                            "the weather at the beach is great today")
@@ -123,7 +123,7 @@ def test_srm_invalid_llm_selection_falls_back_to_similarity() -> None:
         "\n\n",
     ])
     pred = R2PMethod(rpi=False, n_candidates=2).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
-    decision = [e for e in pred.trace if e["type"] == "decision"][0]
+    decision = next(e for e in pred.trace if e["type"] == "decision")
     assert decision["how"] == "similarity"
     assert any(e["type"] == "check" and e["name"] == "selection" and not e["ok"]
                for e in pred.trace)

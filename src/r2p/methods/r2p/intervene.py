@@ -306,10 +306,12 @@ class ThoughtRunner:
     # -- the answer after a closed thought -------------------------------------------------
     def _answer(self, thought: str, after: str | None) -> tuple[str, Answer]:
         """Get (or complete) the answer after ``</think>``, intervening on its format."""
+        retried = False
         while True:
             if after is None or not after.strip():
                 prefill = THINK + thought.rstrip() + "\n</think>\n"
-                c = self._gen(prefill, self.cfg.answer_tokens, None)
+                # a model that starts a stage marker here is not answering: stop it early
+                c = self._gen(prefill, self.cfg.answer_tokens, list(STAGE_MARKERS))
                 self._segment(c.text, c, None)
                 after = c.text
             raw = split_reasoning(after).answer if "</think>" in after.lower() else after.strip()
@@ -322,8 +324,10 @@ class ThoughtRunner:
                           f"{'fits' if ok else 'does not fit'}: {self.task.format_hint}", None,
                           None if ok else len(thought))
             self._record([check])
-            if ok or not self.cfg.rpi or self.interventions >= self.cfg.max_interventions:
+            if (ok or not self.cfg.rpi or retried
+                    or self.interventions >= self.cfg.max_interventions):
                 return raw, ans
+            retried = True  # one format correction per thought: a second rarely differs
             fix = (f"Wait, my answer must be {self.task.format_hint}. "
                    f"Let me state it exactly that way.")
             self._intervene("answer_format", len(thought.rstrip()), fix)
@@ -344,7 +348,7 @@ class ThoughtRunner:
         after: str | None = None
         for _ in range(MAX_SEGMENTS):
             left = cfg.max_thought_tokens - approx_tokens(thought)
-            if left <= 0:
+            if left <= 0 or left < cfg.segment_tokens // 4:  # too little left for a segment
                 self._record([Check("thought_budget", False, f"thought reached "
                                     f"~{cfg.max_thought_tokens} tokens: closing it", None,
                                     len(thought))])

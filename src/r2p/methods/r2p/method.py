@@ -24,11 +24,12 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError
-from r2p.methods.answers import normalize
+from r2p.methods.answers import Answer, normalize
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.hrt import (
     PROMPT_VERSION,
@@ -38,6 +39,7 @@ from r2p.methods.r2p.hrt import (
     thought_prefill,
 )
 from r2p.methods.r2p.intervene import RPIConfig, ThoughtResult, run_thought
+from r2p.methods.r2p.monitor import split_stages
 from r2p.methods.r2p.selfref import closest, most_similar, weighted_vote
 from r2p.tasks import Task
 from r2p.types import Prediction, Retrieved, Sample
@@ -167,6 +169,8 @@ class R2PMethod:
                                        self._config(task, native, self.seed + i), log,
                                        tag=tag, start=start))
         for i, r in enumerate(results):
+            self._repair(task, retrieved, r, log, i if self.n_candidates > 1 else None)
+        for i, r in enumerate(results):
             log.event("candidate", index=i, answer=r.answer.text, format_ok=r.answer.format_ok,
                       support=r.support, reasoning=r.thought, interventions=r.interventions,
                       closed_by=r.closed_by)
@@ -175,6 +179,34 @@ class R2PMethod:
         return log.prediction(
             sample.id, answer=answer, raw_output=raw, reasoning=best.thought, format_ok=fmt_ok,
             retrieved_ids=[r.id for r in retrieved], method=self.name)
+
+    @staticmethod
+    def _repair(task: Task, retrieved: list[Retrieved], r: ThoughtResult, log: CallLog,
+                candidate: int | None) -> None:
+        """Make a label/rating answer valid when the model never gave one.
+
+        First the answer stated in the thought's last stage (stage 3), then the label the
+        user's retrieved items carry most often (``task.output_field``), then the first label.
+        ``format_ok`` stays False: this is a repair, and it is recorded as a failed check.
+        """
+        if r.answer.valid or task.kind not in ("classification", "rating"):
+            return
+        stages = split_stages(r.thought)
+        last = stages[max(stages)] if stages else ""
+        how = f"stage {max(stages) if stages else 0} of the thought"
+        fixed = normalize(task, last) if last.strip() else None
+        if fixed is None or not fixed.valid:
+            labels = task.labels or ("",)
+            seen = [str(x.item.get(task.output_field, "")) for x in retrieved] \
+                if task.output_field else []
+            seen = [x for x in seen if x in labels]
+            text = Counter(seen).most_common(1)[0][0] if seen else labels[0]
+            how = "the user's most frequent label" if seen else "the first label"
+            fixed = Answer(text, False, True)
+        r.answer = Answer(fixed.text, False, True)
+        extra = {"candidate": candidate} if candidate is not None else {}
+        log.event("check", name="answer_repair", ok=False, stage=None,
+                  detail=f"no valid answer; took {fixed.text!r} from {how}", **extra)
 
     def _decide(self, sample: Sample, task: Task, retrieved: list[Retrieved],
                 backend: Backend, results: list[ThoughtResult],

@@ -1,0 +1,78 @@
+"""End to end: hrt, hrt_rpi and r2p with the real embedded model on real LaMP queries.
+
+One SmolLM2-135M engine for the module, one query per task, small budgets (the point is that
+the whole pipeline works on a real engine, not the quality of a 135M model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from r2p.backends.llamacpp import LlamaCppBackend
+from r2p.data import load_split
+from r2p.methods.answers import normalize
+from r2p.methods.r2p import STAGE_MARKERS, R2PMethod, stage_coverage
+from r2p.retrieval import get_retriever
+from r2p.types import Prediction
+
+pytestmark = pytest.mark.model
+
+TASKS = ("LaMP_1", "LaMP_2N", "LaMP_3", "LaMP_7")
+SMALL = {"max_thought_tokens": 32, "segment_tokens": 16, "stage_budgets": (10, 12, 10),
+         "answer_tokens": 12}
+METHODS = {
+    "hrt": {"rpi": False, "srm": False},
+    "hrt_rpi": {"srm": False},
+    "r2p": {"n_candidates": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[LlamaCppBackend]:
+    backend = LlamaCppBackend("smollm2", threads=2, parallel=1, n_ctx=4096)
+    yield backend
+    backend.close()
+
+
+@pytest.mark.parametrize("task_name", TASKS)
+def test_r2p_methods_on_real_queries(task_name: str, engine: LlamaCppBackend,
+                                     shared_data: Path) -> None:
+    ds = load_split(task_name, shared_data, "dev")
+    sample = ds.samples[0]
+    task = ds.task
+    retrieved = get_retriever("bm25").retrieve(task.query(sample.input), sample.profile, 2, task)
+    preds: dict[str, Prediction] = {}
+    for name, opts in METHODS.items():
+        pred = R2PMethod(**opts, **SMALL).predict(sample, task, retrieved, engine)  # type: ignore[arg-type]
+        preds[name] = pred
+        assert pred.method == name and pred.error is None
+        assert pred.retrieved_ids == [r.id for r in retrieved]
+        assert pred.n_calls == len(pred.prompts) >= 1
+        assert pred.usage.completion_tokens > 0 and pred.latency_s > 0
+        kinds = [e["type"] for e in pred.trace]
+        assert "segment" in kinds and "check" in kinds and kinds[-1] == "decision"
+        assert kinds.count("intervention") == pred.interventions
+        assert pred.reasoning.startswith(STAGE_MARKERS[0])
+        cov = stage_coverage(pred.reasoning)
+        assert cov[0] == 1
+        if name != "hrt":  # RPI cuts every out-of-order stage: what stays is in order
+            assert cov == list(range(1, len(cov) + 1))
+            assert pred.interventions <= 3 * (2 if name == "r2p" else 1)
+            # every continuation extends the previous prefill up to the cut
+            prefills = [p["prefill"] for p in pred.prompts if p["prefill"]]
+            assert all(p.startswith("<think>\n" + STAGE_MARKERS[0]) for p in prefills)
+        if task.kind in ("classification", "rating"):
+            assert pred.answer in (task.labels or ())
+            assert normalize(task, pred.answer).valid
+        else:
+            assert pred.answer.strip() and "\n" not in pred.answer
+    cands = [e for e in preds["r2p"].trace if e["type"] == "candidate"]
+    assert [c["index"] for c in cands] == [0, 1]
+    assert all(0.0 <= c["support"] <= 1.0 for c in cands)
+    # the engine's prompt cache serves most of an RPI run's prompt tokens
+    usage = preds["hrt_rpi"].usage
+    if preds["hrt_rpi"].n_calls > 2:
+        assert usage.cached_tokens > 0
