@@ -278,7 +278,7 @@ class HFStream:
                     if seed is not None:
                         torch.manual_seed(seed)
                     backend.model.generate(ids, attention_mask=torch.ones_like(ids), **kw)
-            except BaseException as e:  # surfaced to the iterating caller
+            except Exception as e:  # surfaced to the iterating caller
                 self._error = e
                 self._streamer.end()
 
