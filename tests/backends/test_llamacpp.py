@@ -181,3 +181,16 @@ def test_model_without_chat_template(tmp_path: Path) -> None:
 def test_unknown_alias_lists_choices() -> None:
     with pytest.raises(ModelNotFoundError, match="smollm2"):
         resolve_model("no-such-model")
+
+
+def test_default_threads_leaves_busy_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from r2p.backends import llamacpp
+
+    monkeypatch.setattr(llamacpp.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3},
+                        raising=False)
+    monkeypatch.setattr(llamacpp.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert llamacpp.default_threads() == 4
+    monkeypatch.setattr(llamacpp.os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert llamacpp.default_threads() == 1  # 3 of 4 busy
+    monkeypatch.setattr(llamacpp.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    assert llamacpp.default_threads() == 1
