@@ -72,10 +72,17 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
         # Never reach the network: the model is local by contract.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise MissingDependencyError("sentence-transformers", INSTALL) from None
+        try:  # keep the weight-loading progress bar out of the user's terminal
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
         try:
             model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear error
