@@ -46,6 +46,7 @@ from r2p.errors import (
     ConfigError,
     ContextLengthError,
     MissingDependencyError,
+    R2PError,
 )
 from r2p.reasoning import THINK_OPEN, split_reasoning
 from r2p.types import Choice, Completion, Message, Usage
@@ -72,7 +73,7 @@ def default_threads() -> int:
     return max(1, min(cpus, cpus - busy))
 
 
-def translate_error(err: dict[str, Any], where: str) -> BackendError:
+def translate_error(err: dict[str, Any], where: str) -> R2PError:
     """Turn a llama.cpp ``{"code", "message", "type"}`` error into an r2p error."""
     message = str(err.get("message", err))
     etype = str(err.get("type", ""))
@@ -327,7 +328,7 @@ class LlamaCppBackend:
         server, self._server = getattr(self, "_server", None), None
         del server
 
-    def __enter__(self) -> LlamaCppBackend:
+    def __enter__(self) -> LlamaCppBackend:  # noqa: PYI034 (py3.10: no typing.Self)
         return self
 
     def __exit__(self, *exc: object) -> None:
