@@ -7,7 +7,7 @@ failure paths (429 then success, 5xx, garbage, 4xx).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from r2p.errors import (
     ContextLengthError,
     ModelNotFoundError,
     RateLimitError,
+    ServerUnreachableError,
 )
 
 MSGS = [{"role": "user", "content": "hi"}]
@@ -291,3 +292,18 @@ def test_pool_round_robin_and_recovery() -> None:
     assert not pool.any_healthy(besides="b")
     pool.mark_up("a")
     assert {pool.pick() for _ in range(2)} == {"a", "b"}
+
+
+class _BrokenStream(httpx.SyncByteStream):
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'data: {"choices": [{"index": 0, "delta": {"content": "partial"}}]}\n\n'
+        raise httpx.ReadError("connection reset")
+
+
+def test_connection_lost_mid_stream_is_unreachable_error() -> None:
+    srv = Server({"/v1/chat/completions": [httpx.Response(200, stream=_BrokenStream())]})
+    s = backend(srv).stream(MSGS)
+    got: list[str] = []
+    with pytest.raises(ServerUnreachableError, match="mid-stream"):
+        got.extend(s)  # keeps the chunks that arrived before the break
+    assert got == ["partial"]

@@ -151,7 +151,8 @@ class OpenAIStream:
         except httpx.HTTPError as e:
             if self._closed:
                 return
-            raise BadResponseError(f"{self._resp.request.url}: stream broke: {e!r}") from e
+            raise ServerUnreachableError(
+                f"{self._resp.request.url}: connection lost mid-stream: {e!r}") from e
         finally:
             self._resp.close()
 
