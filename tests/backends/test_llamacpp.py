@@ -79,6 +79,7 @@ def test_stream_and_early_close(smollm2: LlamaCppBackend) -> None:
     r = s.result()
     assert r.finish_reason == "abort"
     assert r.text == "".join(seen) and len(seen) == 3
+    assert r.usage.prompt_tokens > 20 and 3 <= r.usage.completion_tokens <= 5
     # the engine is free again right away
     assert smollm2.generate(STORY, max_tokens=2).usage.completion_tokens == 2
 

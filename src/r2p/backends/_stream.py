@@ -82,8 +82,13 @@ class ThreadStream:
             if ch.get("finish_reason"):
                 self._finish = str(ch["finish_reason"])
         usage = chunk.get("usage")
+        timings = chunk.get("timings") or {}
+        if not usage and timings.get("prompt_n") is not None:
+            # llama.cpp's timings_per_token: usage so far, known even if the stream is closed
+            cache_n = int(timings.get("cache_n") or 0)
+            self._usage = Usage(int(timings["prompt_n"]) + cache_n, cache_n,
+                                int(timings.get("predicted_n") or 0))
         if usage:
-            timings = chunk.get("timings") or {}
             cached = timings.get("cache_n",
                                  (usage.get("prompt_tokens_details") or {}).get("cached_tokens"))
             self._usage = Usage(int(usage.get("prompt_tokens", 0)), int(cached or 0),

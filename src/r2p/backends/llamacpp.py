@@ -228,6 +228,8 @@ class LlamaCppBackend:
             "max_tokens": int(max_tokens), "temperature": float(temperature),
             "top_p": float(top_p), "cache_prompt": True, "stream": stream,
         }
+        if stream:  # usage in every chunk, so a stream closed early still reports it
+            body["timings_per_token"] = True
         if stop:
             body["stop"] = [s for s in stop if s]
         if n > 1:
