@@ -171,6 +171,9 @@ def test_names_and_option_errors() -> None:
         R2PMethod(n_candidates=0)
     with pytest.raises(ConfigError, match="stage_budgets"):
         R2PMethod(stage_budgets=(1, 2))
+    with pytest.raises(ConfigError, match="stage_budgets"):
+        R2PMethod(stage_budgets="a,b,c")
+    assert R2PMethod(stage_budgets="10, 20,30").stage_budgets == (10, 20, 30)
     with pytest.raises(ConfigError, match="bogus"):
         R2PMethod(bogus=1)
 

@@ -76,7 +76,7 @@ class R2PMethod:
 
     def __init__(self, *, hrt: bool = True, rpi: bool = True, srm: bool = True,
                  n_candidates: int = 3, max_interventions: int = 3,
-                 stage_budgets: tuple[int, int, int] | list[int] | None = None,
+                 stage_budgets: tuple[int, int, int] | list[int] | str | None = None,
                  selection: str = "llm", temperature: float | None = None, seed: int = 0,
                  max_thought_tokens: int = 600, segment_tokens: int = 96,
                  answer_tokens: int | None = None, grounding_threshold: float = 0.25,
@@ -90,8 +90,15 @@ class R2PMethod:
         if selection not in SELECTIONS:
             raise ConfigError(f"unknown selection {selection!r}; choose from: "
                               f"{', '.join(SELECTIONS)}")
-        budgets = tuple(stage_budgets) if stage_budgets is not None else DEFAULT_STAGE_BUDGETS
-        if len(budgets) != 3 or any(int(b) < 1 for b in budgets):
+        raw_budgets: Any = stage_budgets
+        if isinstance(raw_budgets, str):  # "120,200,160" from a command line
+            raw_budgets = [b for b in raw_budgets.replace(" ", "").split(",") if b]
+        try:
+            budgets = (tuple(int(b) for b in raw_budgets) if raw_budgets is not None
+                       else DEFAULT_STAGE_BUDGETS)
+        except (TypeError, ValueError):
+            budgets = ()
+        if len(budgets) != 3 or any(b < 1 for b in budgets):
             raise ConfigError(f"stage_budgets must be three positive token counts, got "
                               f"{stage_budgets!r}")
         for opt, val, lo in (("n_candidates", n_candidates, 1),
