@@ -13,7 +13,7 @@ import pytest
 from r2p.backends.base import Backend, Stream
 from r2p.backends.llamacpp import LlamaCppBackend
 from r2p.backends.models import CorruptModelError, read_gguf, resolve_model
-from r2p.errors import ConfigError, ContextLengthError, ModelNotFoundError
+from r2p.errors import BackendError, ConfigError, ContextLengthError, ModelNotFoundError
 
 STORY = [{"role": "user", "content": "Write a short story about a cat who loves fishing."}]
 
@@ -177,6 +177,8 @@ def test_model_without_chat_template(tmp_path: Path) -> None:
     with LlamaCppBackend(nochat, chat_template="chatml", parallel=1, n_ctx=256) as named:
         assert named.render([{"role": "user", "content": "hi"}]).startswith("<|im_start|>")
         assert named.generate([{"role": "user", "content": "hi"}], max_tokens=2).text
+    with pytest.raises(BackendError, match="closed"):
+        named.generate([{"role": "user", "content": "hi"}], max_tokens=2)
 
 
 def test_unknown_alias_lists_choices() -> None:

@@ -88,7 +88,7 @@ class LlamaCppBackend:
     """Embedded llama.cpp backend (see the module docstring).
 
     Args:
-        model: a model alias (``smollm2``) or a GGUF path.
+        model: a model alias (``smollm2``, also used for None) or a GGUF path.
         threads: CPU threads for generation and prompt processing (default: the usable cores
             that are not already busy, see :func:`default_threads`).
         n_ctx: context tokens *per slot* (default 4096, capped at the model's training context).
@@ -115,7 +115,7 @@ class LlamaCppBackend:
 
     def __init__(
         self,
-        model: str | os.PathLike[str] = "smollm2",
+        model: str | os.PathLike[str] | None = "smollm2",
         *,
         threads: int | None = None,
         n_ctx: int | None = None,
@@ -123,8 +123,8 @@ class LlamaCppBackend:
         chat_template: str | None = None,
         verbose: bool = False,
     ) -> None:
-        self.model = str(model)
-        self.path: Path = resolve_model(model).resolve()
+        self.model = str(model) if model is not None else "smollm2"
+        self.path: Path = resolve_model(self.model).resolve()
         self.info = read_gguf(self.path)
         if chat_template is None and self.info.chat_template is None:
             raise ConfigError(
