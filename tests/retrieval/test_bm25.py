@@ -116,3 +116,17 @@ def test_lamp_mode_equals_rank_bm25_okapi_on_real_data(
         assert order == np.argsort(-ref, kind="stable").tolist(), s["id"]
         n_nonzero += int((ref > 0).any())
     assert n_nonzero > len(samples) // 2  # the comparison is not vacuous
+
+
+def test_concurrent_retrieval_gives_the_same_rankings() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    profiles = [[{"id": f"u{i}-{j}", "text": f"word{(i + j) % 4} common text {i}"}
+                 for j in range(i % 5 + 2)] for i in range(40)]
+    r = BM25Retriever(cache_size=8)
+    want = [[x.id for x in BM25Retriever().retrieve("word1 text", p, 3, LAMP7)] for p in profiles]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda p: [x.id for x in r.retrieve("word1 text", p, 3, LAMP7)],
+                            profiles * 3))
+    assert got == want * 3
+    assert len(r.cache) == 8

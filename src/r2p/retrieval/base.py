@@ -13,6 +13,7 @@ query out of the input the task's way and passes the id.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -103,6 +104,9 @@ def profile_key(task: Task, profile: list[ProfileItem]) -> tuple[Hashable, ...]:
 class LRUCache(Generic[V]):
     """A small bounded least-recently-used cache (per-profile indexes, embeddings).
 
+    Thread-safe (a run may retrieve from several threads); a value is built outside the lock, so
+    two threads missing the same key at once may both build it, and one result is kept.
+
     Example:
         >>> c: LRUCache[int] = LRUCache(2)
         >>> c.get_or_build("a", lambda: 1)
@@ -117,6 +121,7 @@ class LRUCache(Generic[V]):
         self.misses = 0
         self._data: OrderedDict[Hashable, V] = OrderedDict()
         self._last: tuple[list[ProfileItem], int, str, V] | None = None
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._data)
@@ -141,15 +146,18 @@ class LRUCache(Generic[V]):
 
     def get_or_build(self, key: Hashable, build: Callable[[], V]) -> V:
         """Return the cached value for ``key``, building (and caching) it on a miss."""
-        if key in self._data:
-            self.hits += 1
-            self._data.move_to_end(key)
-            return self._data[key]
-        self.misses += 1
+        with self._lock:
+            if key in self._data:
+                self.hits += 1
+                self._data.move_to_end(key)
+                return self._data[key]
+            self.misses += 1
         value = build()
-        self._data[key] = value
-        if len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
+        with self._lock:
+            value = self._data.setdefault(key, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
         return value
 
 
