@@ -197,3 +197,15 @@ def test_default_threads_leaves_busy_cores(monkeypatch: pytest.MonkeyPatch) -> N
     assert llamacpp.default_threads() == 1  # 3 of 4 busy
     monkeypatch.setattr(llamacpp.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
     assert llamacpp.default_threads() == 1
+
+
+def test_translate_engine_errors() -> None:
+    from r2p.backends._stream import translate_error
+    from r2p.errors import BadResponseError
+
+    assert isinstance(translate_error({"code": 400, "type": "exceed_context_size_error",
+                                       "message": "request exceeds"}, "x"), ContextLengthError)
+    assert isinstance(translate_error({"code": 400, "type": "invalid_request_error",
+                                       "message": "bad field"}, "x"), ConfigError)
+    err = translate_error({"code": 500, "type": "server_error", "message": "boom"}, "llamacpp")
+    assert isinstance(err, BadResponseError) and "boom" in str(err)

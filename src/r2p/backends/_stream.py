@@ -13,7 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from r2p.errors import BackendError, BadResponseError
+from r2p.errors import (
+    BackendError,
+    BadResponseError,
+    ConfigError,
+    ContextLengthError,
+    R2PError,
+)
 from r2p.types import Completion, Usage
 
 _DONE = object()
@@ -21,6 +27,17 @@ _DONE = object()
 # run(on_chunk) -> final response or None; on_chunk(chunk) -> True to stop the engine.
 RunFn = Callable[[Callable[[dict[str, Any]], bool]], Any]
 SplitFn = Callable[[str], tuple[str, str]]
+
+
+def translate_error(err: dict[str, Any], where: str) -> R2PError:
+    """Turn a llama.cpp ``{"code", "message", "type"}`` error into an r2p error."""
+    message = str(err.get("message", err))
+    etype = str(err.get("type", ""))
+    if etype == "exceed_context_size_error" or "context size" in message:
+        return ContextLengthError(f"{where}: {message}")
+    if etype == "invalid_request_error" or err.get("code") == 400:
+        return ConfigError(f"{where}: invalid request: {message}")
+    return BadResponseError(f"{where}: llama.cpp error ({etype or err.get('code')}): {message}")
 
 
 class ThreadStream:
@@ -68,8 +85,6 @@ class ThreadStream:
         if not isinstance(chunk, dict):
             raise BadResponseError(f"{self._where}: unexpected stream chunk {chunk!r:.200}")
         if "error" in chunk:
-            from r2p.backends.llamacpp import translate_error
-
             err = chunk["error"]
             raise translate_error(err if isinstance(err, dict) else {"message": err},
                                   self._where)
@@ -144,4 +159,4 @@ class ThreadStream:
         return Completion(answer, reasoning, finish, usage, self._seconds)
 
 
-__all__ = ["ThreadStream"]
+__all__ = ["ThreadStream", "translate_error"]

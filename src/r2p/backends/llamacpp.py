@@ -38,16 +38,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from r2p.backends._stream import ThreadStream
+from r2p.backends._stream import ThreadStream, translate_error
 from r2p.backends.models import file_sha256, read_gguf, resolve_model
-from r2p.errors import (
-    BackendError,
-    BadResponseError,
-    ConfigError,
-    ContextLengthError,
-    MissingDependencyError,
-    R2PError,
-)
+from r2p.errors import BackendError, BadResponseError, ConfigError, MissingDependencyError
 from r2p.reasoning import THINK_OPEN, split_reasoning
 from r2p.types import Choice, Completion, Message, Usage
 
@@ -71,17 +64,6 @@ def default_threads() -> int:
     except (AttributeError, OSError):
         busy = 0
     return max(1, min(cpus, cpus - busy))
-
-
-def translate_error(err: dict[str, Any], where: str) -> R2PError:
-    """Turn a llama.cpp ``{"code", "message", "type"}`` error into an r2p error."""
-    message = str(err.get("message", err))
-    etype = str(err.get("type", ""))
-    if etype == "exceed_context_size_error" or "context size" in message:
-        return ContextLengthError(f"{where}: {message}")
-    if etype == "invalid_request_error" or err.get("code") == 400:
-        return ConfigError(f"{where}: invalid request: {message}")
-    return BadResponseError(f"{where}: llama.cpp error ({etype or err.get('code')}): {message}")
 
 
 class LlamaCppBackend:
