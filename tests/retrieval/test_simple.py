@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from r2p.errors import ConfigError, RetrievalError, UnknownNameError
@@ -112,3 +114,16 @@ def test_top_k_is_the_stable_descending_order_with_many_ties(n: int, k: int) -> 
     want = sorted(range(n), key=lambda i: (-scores[i], i))[:k]
     assert [int(r.id) for r in got] == want
     assert [r.rank for r in got] == list(range(k))
+
+
+def test_public_api_is_pinned_and_import_is_light() -> None:
+    import subprocess
+
+    import r2p.retrieval
+
+    assert r2p.retrieval.__all__ == ["RETRIEVERS", "Retriever", "get_retriever", "read_ranks",
+                                     "retrieve_sample", "write_ranks"]
+    code = ("import sys, r2p.retrieval; "
+            "print(sorted(m for m in ('numpy', 'bm25s', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
