@@ -64,9 +64,8 @@ class ApproxCounter:
 
     Text is cut into pieces: runs of letters, single digits, single punctuation marks. A run of
     letters costs ``1 + (len - 1) // chars_per_token`` tokens (common short words are one
-    token, long rare words several), each digit and punctuation mark one token. With the
-    default ``chars_per_token=6`` it lands within about 15% of the SmolLM2 / Llama-style
-    tokenizers on English LaMP text (measured in docs/methods.md).
+    token, long rare words several), each digit and punctuation mark one token
+    (``chars_per_token=6`` by default; its ratio to a real tokenizer is in docs/methods.md).
 
     Example:
         >>> ApproxCounter().count("The score is 5.")
