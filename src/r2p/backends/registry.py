@@ -48,7 +48,7 @@ BACKENDS: dict[str, BackendSpec] = {
         BackendSpec("openai", "r2p.backends.openai:OpenAIBackend", ("httpx",),
                     "pip install r2p",
                     "any OpenAI-compatible server: vLLM, SGLang, llama.cpp server, Ollama, APIs"),
-        BackendSpec("hf", "r2p.backends.hf:HFBackend", ("transformers", "torch"),
+        BackendSpec("hf", "r2p.backends.hf:HFBackend", ("transformers", "torch", "gguf", "accelerate"),
                     "pip install 'r2p[hf]'",
                     "HF transformers in-process (GPU or CPU)"),
         BackendSpec("fake", "r2p.backends.fake:FakeBackend", (),
