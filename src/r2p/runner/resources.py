@@ -20,6 +20,7 @@ from r2p.backends.base import Backend
 from r2p.errors import ConfigError, R2PError
 from r2p.runner.config import RunConfig
 from r2p.runner.store import Store, canonical_json
+from r2p.retrieval.base import retrieve_sample
 from r2p.tasks import Task
 from r2p.types import Retrieved, Sample
 
@@ -88,7 +89,7 @@ class Resources:
         with self._lock:
             hit = self._rankings.get(key)
         if hit is None:
-            hit = list(retriever.retrieve(task.query(sample.input), sample.profile, cfg.k, task))
+            hit = list(retrieve_sample(retriever, sample, cfg.k, task))
             with self._lock:
                 self._rankings[key] = hit
         return hit
