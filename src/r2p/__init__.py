@@ -21,7 +21,13 @@ _EXPORTS: dict[str, str] = {
     "Sample": "r2p.types",
     "Task": "r2p.tasks",
     "Usage": "r2p.types",
+    "get_backend": "r2p.backends.registry",
+    "get_method": "r2p.methods.registry",
+    "get_retriever": "r2p.retrieval.registry",
     "get_task": "r2p.tasks",
+    "load_split": "r2p.data",
+    "personalize": "r2p.methods.personalize",
+    "score": "r2p.metrics",
     "split_reasoning": "r2p.reasoning",
 }
 
