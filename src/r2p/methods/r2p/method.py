@@ -176,7 +176,7 @@ class R2PMethod:
                                        self._config(task, native, self.seed + i), log,
                                        tag=tag, start=start))
         for i, r in enumerate(results):
-            self._repair(task, retrieved, r, log, i if self.n_candidates > 1 else None)
+            self._repair(task, sample, retrieved, r, log, i if self.n_candidates > 1 else None)
         for i, r in enumerate(results):
             log.event("candidate", index=i, answer=r.answer.text, format_ok=r.answer.format_ok,
                       support=r.support, reasoning=r.thought, interventions=r.interventions,
@@ -188,21 +188,31 @@ class R2PMethod:
             retrieved_ids=[r.id for r in retrieved], method=self.name)
 
     @staticmethod
-    def _repair(task: Task, retrieved: list[Retrieved], r: ThoughtResult, log: CallLog,
-                candidate: int | None) -> None:
-        """Make a label/rating answer valid when the model never gave one.
+    def _repair(task: Task, sample: Sample, retrieved: list[Retrieved], r: ThoughtResult,
+                log: CallLog, candidate: int | None) -> None:
+        """Make the answer valid when the model never gave one.
 
-        First the answer stated in the thought's last stage (stage 3), then the label the
-        user's retrieved items carry most often (``task.output_field``), then the first label.
-        ``format_ok`` stays False: this is a repair, and it is recorded as a failed check.
+        First the answer stated in the thought's last stage (for text: its last line); then,
+        for labels and ratings, the label the user's retrieved items carry most often
+        (``task.output_field``), else the first label; for text, the input's own text (what
+        ``task.query`` cuts out of it: the tweet to paraphrase, the article...). ``format_ok``
+        stays False: this is a repair, and it is recorded as a failed ``answer_repair`` check.
         """
-        if r.answer.valid or task.kind not in ("classification", "rating"):
+        if r.answer.valid:
             return
         stages = split_stages(r.thought)
         last = stages[max(stages)] if stages else ""
         how = f"stage {max(stages) if stages else 0} of the thought"
-        fixed = normalize(task, last) if last.strip() else None
-        if fixed is None or not fixed.valid:
+        if task.kind == "generation":
+            lines = [ln for ln in last.splitlines() if ln.strip()]
+            fixed = normalize(task, lines[-1]) if lines else None
+            if fixed is None or not fixed.valid:
+                first = task.query(sample.input).splitlines() or [""]
+                fixed = Answer(first[0].strip(), False, bool(first[0].strip()))
+                how = "the input's text"
+        else:
+            fixed = normalize(task, last) if last.strip() else None
+        if fixed is None or not fixed.valid:  # labels and ratings only (text always has one)
             labels = task.labels or ("",)
             seen = [str(x.item.get(task.output_field, "")) for x in retrieved] \
                 if task.output_field else []
@@ -210,7 +220,7 @@ class R2PMethod:
             text = Counter(seen).most_common(1)[0][0] if seen else labels[0]
             how = "the user's most frequent label" if seen else "the first label"
             fixed = Answer(text, False, True)
-        r.answer = Answer(fixed.text, False, True)
+        r.answer = Answer(fixed.text, False, fixed.valid)
         extra = {"candidate": candidate} if candidate is not None else {}
         log.event("check", name="answer_repair", ok=False, stage=None,
                   detail=f"no valid answer; took {fixed.text!r} from {how}", **extra)
