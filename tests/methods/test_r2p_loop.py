@@ -204,3 +204,10 @@ def test_empty_text_answer_is_repaired_from_the_draft_in_stage_three() -> None:
     fb = FakeBackend([f"x\n{S2} [P1].\n{S3}</think>\n\n", "Stage 3 - Response: again"])
     pred = R2PMethod(rpi=False, srm=False).predict(sample, task, RETRIEVED, fb)
     assert pred.answer == "sunny day at the beach" and not pred.format_ok
+
+
+def test_rating_without_stage_three_falls_back_to_the_profile_prior() -> None:
+    items = [*RETRIEVED, Retrieved({"id": "p3", "text": "ok", "score": "2"}, 0.5, 2)]
+    fb = FakeBackend([f"a digit from 1 to 5.\n{S2} [P1].</think>no idea"])
+    pred = R2PMethod(rpi=False, srm=False).predict(SAMPLE, TASK, items, fb)
+    assert pred.answer == "2" and not pred.format_ok  # p2 and p3 say 2; never "1" of "1 to 5"

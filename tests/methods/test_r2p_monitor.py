@@ -136,3 +136,16 @@ def test_clean_thought_passes_every_check() -> None:
     assert bad is None and fix == ""
     assert {c.name for c in checks} >= {"stage_order", "grounding", "loop", "stage_budget"}
     assert all(c.ok for c in checks)
+
+
+def test_injected_corrections_are_not_loops_nor_grounding() -> None:
+    inj = ("Wait, I have not used the user's profile yet. Let me look at [P1] and [P2] and "
+           "see what they show about this user.")
+    thought = (f"{S1} one digit.\n\n{S2} Wait, hmm. {inj} Wait, what. {inj} Hmm, ok."
+               f"\n\n{S3} 5")
+    # counted as the model's own words, the two copies are a loop and cite [P1], [P2]
+    assert _check(thought)[1] is not None
+    checks, bad, _ = check_thought(thought, closing=False, retrieved_texts=ITEMS,
+                                   cfg=RPIConfig(), injected=(inj,))
+    assert bad is not None and bad.name == "grounding"
+    assert not any(c.name == "loop" and not c.ok for c in checks)

@@ -155,8 +155,9 @@ def check_thought(thought: str, *, closing: bool, retrieved_texts: list[str],
         closing: the model has just closed the thought (or stopped).
         retrieved_texts: texts of the retrieved items (grounding).
         cfg: thresholds and budgets.
-        injected: corrections injected so far; removed before measuring grounding, so that a
-            correction that names [P1] does not itself count as using the profile.
+        injected: corrections injected so far; removed before measuring grounding (so that a
+            correction that names [P1] does not itself count as using the profile) and before
+            looking for loops (so that two corrections are not a "Wait" run).
 
     Returns:
         ``(checks, violation, correction)``: every check run; the first failing one (None when
@@ -209,11 +210,17 @@ def check_thought(thought: str, *, closing: bool, retrieved_texts: list[str],
         if not ok:
             return checks, c, (f"Wait, I have not used the user's profile yet. Let me look at "
                                f"{_cite_hint(k)} and see what they show about this user.")
-    # loops, per stage (restating the format in stage 3 is not a loop)
+    # loops, per stage (restating the format in stage 3 is not a loop); the corrections are
+    # blanked out first (same length, so offsets hold): their "Wait, ..." is not the model's
+    masked = thought
+    for inj in injected:
+        sentence = inj.split(PARAGRAPH)[0]
+        if sentence:
+            masked = masked.replace(sentence, " " * len(sentence))
     spans = [(s, st, en) for s, st, en in marks] or [(0, 0, 0)]
     for i, (s, _st, en) in enumerate(spans):
         stop = spans[i + 1][1] if i + 1 < len(spans) else len(thought)
-        found = loop_spans(thought[en:stop])
+        found = loop_spans(masked[en:stop])
         if found:
             cut, what = found[0]
             c = Check("loop", False, what, s or None, en + cut)

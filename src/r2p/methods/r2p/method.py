@@ -192,7 +192,7 @@ class R2PMethod:
                 log: CallLog, candidate: int | None) -> None:
         """Make the answer valid when the model never gave one.
 
-        First the answer stated in the thought's last stage (for text: its last line); then,
+        First the answer stated in the thought's stage 3 (for text: its last line); then,
         for labels and ratings, the label the user's retrieved items carry most often
         (``task.output_field``), else the first label; for text, the input's own text (what
         ``task.query`` cuts out of it: the tweet to paraphrase, the article...). ``format_ok``
@@ -200,9 +200,9 @@ class R2PMethod:
         """
         if r.answer.valid:
             return
-        stages = split_stages(r.thought)
-        last = stages[max(stages)] if stages else ""
-        how = f"stage {max(stages) if stages else 0} of the thought"
+        # only a stage 3 states an answer; earlier stages restate the format ("1 to 5")
+        last = split_stages(r.thought).get(3, "") if r.thought else ""
+        how = "stage 3 of the thought"
         if task.kind == "generation":
             lines = [ln for ln in last.splitlines() if ln.strip()]
             fixed = normalize(task, lines[-1]) if lines else None
