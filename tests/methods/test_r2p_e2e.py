@@ -67,8 +67,11 @@ def test_r2p_methods_on_real_queries(task_name: str, engine: LlamaCppBackend,
         if task.kind in ("classification", "rating"):
             assert pred.answer in (task.labels or ())
             assert normalize(task, pred.answer).valid
-        else:
-            assert pred.answer.strip() and "\n" not in pred.answer
+        else:  # a text answer is one line; an empty one must have been reported
+            assert "\n" not in pred.answer
+            if not pred.answer:
+                assert any(e["type"] == "check" and e["name"] == "answer_format" and not e["ok"]
+                           for e in pred.trace)
     cands = [e for e in preds["r2p"].trace if e["type"] == "candidate"]
     assert [c["index"] for c in cands] == [0, 1]
     assert all(0.0 <= c["support"] <= 1.0 for c in cands)

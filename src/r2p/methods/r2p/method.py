@@ -176,7 +176,7 @@ class R2PMethod:
                                        self._config(task, native, self.seed + i), log,
                                        tag=tag, start=start))
         for i, r in enumerate(results):
-            self._repair(task, sample, retrieved, r, log, i if self.n_candidates > 1 else None)
+            self._repair(task, retrieved, r, log, i if self.n_candidates > 1 else None)
         for i, r in enumerate(results):
             log.event("candidate", index=i, answer=r.answer.text, format_ok=r.answer.format_ok,
                       support=r.support, reasoning=r.thought, interventions=r.interventions,
@@ -188,15 +188,15 @@ class R2PMethod:
             retrieved_ids=[r.id for r in retrieved], method=self.name)
 
     @staticmethod
-    def _repair(task: Task, sample: Sample, retrieved: list[Retrieved], r: ThoughtResult,
-                log: CallLog, candidate: int | None) -> None:
+    def _repair(task: Task, retrieved: list[Retrieved], r: ThoughtResult, log: CallLog,
+                candidate: int | None) -> None:
         """Make the answer valid when the model never gave one.
 
         First the answer stated in the thought's stage 3 (for text: its last line); then,
         for labels and ratings, the label the user's retrieved items carry most often
-        (``task.output_field``), else the first label; for text, the input's own text (what
-        ``task.query`` cuts out of it: the tweet to paraphrase, the article...). ``format_ok``
-        stays False: this is a repair, and it is recorded as a failed ``answer_repair`` check.
+        (``task.output_field``), else the first label. A text answer with no draft in stage 3
+        stays empty. ``format_ok`` stays False: this is a repair, recorded as a failed
+        ``answer_repair`` check.
         """
         if r.answer.valid:
             return
@@ -207,9 +207,7 @@ class R2PMethod:
             lines = [ln for ln in last.splitlines() if ln.strip()]
             fixed = normalize(task, lines[-1]) if lines else None
             if fixed is None or not fixed.valid:
-                first = task.query(sample.input).splitlines() or [""]
-                fixed = Answer(first[0].strip(), False, bool(first[0].strip()))
-                how = "the input's text"
+                return  # an empty text answer stays empty (scored as such): no invented text
         else:
             fixed = normalize(task, last) if last.strip() else None
         if fixed is None or not fixed.valid:  # labels and ratings only (text always has one)
