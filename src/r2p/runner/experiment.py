@@ -32,7 +32,7 @@ from typing import Any
 from r2p.errors import BackendError, ConfigError
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
-from r2p.runner.store import Store, canonical_json, record_key
+from r2p.runner.store import Status, canonical_json, record_key
 from r2p.tasks import Task, get_task
 from r2p.types import Retrieved, Sample
 
@@ -184,7 +184,7 @@ class _RunningMetric:
 def _predict_one(
     cfg: RunConfig, task: Task, sample: Sample, res: Resources, method: Any, backend: Any,
     retriever: Any,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[Status, dict[str, Any]]:
     """Retrieve, predict, and build the stored record: ``(status, record)``."""
     t0 = time.perf_counter()
     retrieved = res.retrieve(cfg, retriever, task, sample)
@@ -317,7 +317,7 @@ def _run(
     by_id = {s.id: s for s in samples}
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="r2p-run")
     try:
-        futures: dict[Future[tuple[str, dict[str, Any]]], str] = {
+        futures: dict[Future[tuple[Status, dict[str, Any]]], str] = {
             pool.submit(_predict_one, cfg, task, s, res, method, backend, retriever): s.id
             for s in pending
         }

@@ -18,9 +18,9 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError, R2PError
+from r2p.retrieval.base import retrieve_sample
 from r2p.runner.config import RunConfig
 from r2p.runner.store import Store, canonical_json
-from r2p.retrieval.base import retrieve_sample
 from r2p.tasks import Task
 from r2p.types import Retrieved, Sample
 

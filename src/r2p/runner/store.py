@@ -151,7 +151,7 @@ class Store:
 
     def count(self, key: str | None = None, status: Status | None = None) -> int:
         """Number of rows, optionally for one key and/or one status."""
-        sql, args = "SELECT COUNT(*) FROM records WHERE 1 = 1", []
+        sql, args = "SELECT COUNT(*) FROM records WHERE 1 = 1", list[str]()
         if key is not None:
             sql, args = sql + " AND key = ?", [*args, key]
         if status is not None:
