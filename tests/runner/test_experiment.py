@@ -115,3 +115,22 @@ def test_concurrency_gives_the_same_predictions(shared_data: Path, tmp_path: Pat
     assert serial.ok and parallel.ok
     assert _preds(tmp_path / "s") == _preds(tmp_path / "p")
     assert list(_preds(tmp_path / "p")) == list(_preds(tmp_path / "s"))  # dataset order
+
+
+def test_a_ranking_file_replaces_the_retriever_in_a_run(shared_data: Path, tmp_path: Path) -> None:
+    """`r2p rank` output drives a later run: the records carry exactly the ranked items."""
+    from r2p.data import load_split
+
+    ds = load_split("LaMP_7", shared_data, "dev")
+    # rank every profile backwards (last item first): an order no retriever would produce
+    ranks = {s.id: [str(p["id"]) for p in reversed(s.profile)] for s in ds.samples[:6]}
+    ranks_path = tmp_path / "ranks.json"
+    ranks_path.write_text(json.dumps(ranks))
+    out = tmp_path / "runs" / "ranked"
+    res = _run(_cfg(shared_data, out, retriever="ranking",
+                    retriever_options={"path": str(ranks_path)}), SlowFakeBackend())
+    assert res.ok and res.n_total == 6
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 6
+    for rec in records:
+        assert [r["id"] for r in rec["retrieved"]] == ranks[rec["id"]][:2]
