@@ -24,6 +24,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--methods", default=DEFAULT_METHODS,
                    help=f"comma-separated methods (default {DEFAULT_METHODS})")
     p.add_argument("--k", type=int, default=4, help="profile items retrieved (default 4)")
+    p.add_argument("--no-k0", action="store_true",
+                   help="skip the non-personalized run (rag at k = 0) that the report compares "
+                        "against to measure what retrieval changes")
     p.add_argument("--model", default="smollm2", help="embedded model (default smollm2)")
     p.add_argument("-c", "--concurrency", type=int, default=2,
                    help="samples in flight (default 2: one llama.cpp slot each)")
@@ -43,13 +46,17 @@ def demo_sweep(args: argparse.Namespace) -> Any:
     tasks = ([t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else
              sorted(p.name for p in data.iterdir() if (p / "dev_questions.json").is_file()))
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    # (method, k): every method at --k, plus rag at k = 0 (the non-personalized baseline)
+    plan = [(m, args.k) for m in methods]
+    if not args.no_k0 and "rag" in methods and args.k != 0:
+        plan.insert(0, ("rag", 0))
     runs = []
     for task in tasks:
-        for method in methods:
-            name = f"{task}-{method}"
+        for method, k in plan:
+            name = f"{task}-{method}" + ("-k0" if k == 0 else "")
             cfg = build_config({
                 "task": task, "data": data, "split": "dev", "method": method, "retriever": "bm25",
-                "k": args.k, "backend": "llamacpp", "model": args.model, "limit": args.limit,
+                "k": k, "backend": "llamacpp", "model": args.model, "limit": args.limit,
                 "concurrency": args.concurrency, "out": out / "runs" / name,
                 "store": out / ".r2p-store.sqlite",
             }, source="demo options")
