@@ -23,10 +23,11 @@ _ANSWER_IS = re.compile(
 )
 _PREAMBLE = re.compile(
     r"^(?:sure[,!.]?\s*)?(?:here(?:'s| is| are)\b[^:\n]*:|"
-    r"(?:paraphrased?|rewritten|new|final|generated|suggested)?\s*"
+    r"(?:(?:the|my)\s+)?(?:paraphrased?|rewritten|new|final|generated|suggested)?\s*"
     r"(?:tweet|headline|title|subject|answer|response|output|paraphrase)\s*:)\s*",
     re.IGNORECASE,
 )
+_THINK_TAG_LINE = re.compile(r"\s*(?:[<\[]\s*/?\s*think\s*[>\]]\s*)+", re.IGNORECASE)
 _QUOTES = "\"'“”‘’`*"
 _EMPHASIS = re.compile(r"(\*{1,2}|_{2})([^*_\n]+?)\1")
 _BULLET = re.compile(r"^(?:[-*•>#]+\s+|\d+[.)]\s+)")
@@ -170,6 +171,9 @@ def normalize_text(task: Task, raw: str) -> Answer:
     ``format_ok`` when the raw answer was exactly one clean line.
     """
     lines = [ln.strip() for ln in raw.strip().splitlines() if ln.strip()]
+    n_raw = len(lines)
+    # a line that is only a (mis)spelt think tag ("<think>", "[/think]") is not an answer
+    lines = [ln for ln in lines if not _THINK_TAG_LINE.fullmatch(ln)]
     if not lines:
         return Answer("", False, False)
     first = lines[0]
@@ -177,7 +181,7 @@ def normalize_text(task: Task, raw: str) -> Answer:
     if not cleaned and len(lines) > 1:  # "Here is the tweet:" then the tweet on the next line
         cleaned = _PREAMBLE.sub("", _unmark(lines[1])).strip()
     cleaned = _strip_quotes(cleaned)
-    ok = len(lines) == 1 and cleaned == first
+    ok = n_raw == 1 and cleaned == first
     return Answer(cleaned, ok, bool(cleaned))
 
 

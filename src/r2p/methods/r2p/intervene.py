@@ -51,6 +51,46 @@ _CLOSE_RE = re.compile(r"</think>", re.IGNORECASE)
 PARAGRAPH = "\n\n"
 MAX_SEGMENTS = 64
 """Hard stop on the number of thought segments (a guard against degenerate engines)."""
+CLOSING = "Time to give the answer: {format_hint}."
+"""The line that closes a thought past the intervention cap or the thought budget."""
+ECHO_WORDS = 5
+"""An answer sharing a run of this many words with the method's own text echoes it."""
+_WORDS_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _word_runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
+    words = _WORDS_RE.findall(text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def echoes_scaffold(answer: str, scaffold: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``answer`` repeats the method's own text: a run of :data:`ECHO_WORDS` words
+    from one of ``scaffold`` (injected corrections, the closing line, the format hint).
+
+    A small model often parrots a correction ("Let me look at [P1] and [P2]...") or the format
+    ("The paraphrased tweet on a single line...") as its answer; that is not an answer.
+
+    Example:
+        >>> echoes_scaffold("I have not used the user's profile yet.",
+        ...                 ["Wait, I have not used the user's profile yet."])
+        True
+        >>> echoes_scaffold("peach cobbler is the best pie", ["the tweet on a single line"])
+        False
+    """
+    runs = _word_runs(answer)
+    return any(runs & _word_runs(t) for t in scaffold if t)
+
+
+def strip_scaffold(text: str, scaffold: list[str] | tuple[str, ...]) -> str:
+    """``text`` without the method's own sentences: each scaffold text, and each of its
+    sentences, removed wherever it occurs (the model may have copied it)."""
+    pieces: list[str] = []
+    for t in scaffold:
+        pieces.append(t.strip())
+        pieces.extend(p.strip() for p in re.split(r"(?<=[.!?])\s+|\n+", t))
+    for piece in sorted({p for p in pieces if len(p.split()) >= 3}, key=len, reverse=True):
+        text = text.replace(piece, " ")
+    return text
 
 
 @dataclass(frozen=True)
@@ -104,6 +144,7 @@ class ThoughtResult:
     support: float = 0.0
     closed_by: str = "model"
     checks: list[Check] = field(default_factory=list)
+    injected: list[str] = field(default_factory=list)
 
 
 def _grounding_text(thought: str, hrt: bool) -> str:
@@ -209,7 +250,7 @@ def check_thought(thought: str, *, closing: bool, retrieved_texts: list[str],
         checks.append(c)
         if not ok:
             return checks, c, (f"Wait, I have not used the user's profile yet. Let me look at "
-                               f"{_cite_hint(k)} and see what they show about this user.")
+                               f"{_cite_hint(k)}. [P1] shows that this user")
     # loops, per stage (restating the format in stage 3 is not a loop); the corrections are
     # blanked out first (same length, so offsets hold): their "Wait, ..." is not the model's
     masked = thought
@@ -225,6 +266,10 @@ def check_thought(thought: str, *, closing: bool, retrieved_texts: list[str],
             cut, what = found[0]
             c = Check("loop", False, what, s or None, en + cut)
             checks.append(c)
+            if cfg.hrt and 1 <= s < 3:  # move on to the next stage itself, not just say so
+                return checks, c, "I am going in circles." + _marker(s + 1)
+            if cfg.hrt and s == 3:  # the first statement of the draft is kept: answer with it
+                return checks, c, "I am going in circles. I have my answer now.\n</think>"
             return checks, c, "I am going in circles. Let me move on to the next step."
     checks.append(Check("loop", True, "no loops", stage or None))
     # budget of the current stage
@@ -291,6 +336,11 @@ class ThoughtRunner:
         return self.log.generate(self.backend, messages or self.messages, prefill=prefill,
                                  **settings)
 
+    def scaffold(self) -> list[str]:
+        """The method's own text in this thought: corrections, closing line, format hint."""
+        return [*self.injected, CLOSING.format(format_hint=self.task.format_hint),
+                self.task.format_hint]
+
     def _event(self, type_: str, **fields: Any) -> None:
         self.log.event(type_, **fields, **self.tag)
 
@@ -326,9 +376,14 @@ class ThoughtRunner:
             if marks:  # the model went on with the template instead of answering
                 raw = raw[: marks[0][1]].strip()
             ans = normalize(self.task, raw)
+            echo = (self.task.kind == "generation" and ans.valid
+                    and echoes_scaffold(ans.text, self.scaffold()))
+            if echo:  # a parroted correction or format line is no answer
+                ans = Answer(ans.text, False, False)
             ok = ans.format_ok
             check = Check("answer_format", ok, f"answer {raw[:60]!r} "
-                          f"{'fits' if ok else 'does not fit'}: {self.task.format_hint}", None,
+                          f"{'fits' if ok else 'does not fit'}: {self.task.format_hint}"
+                          + (" (it repeats the method's own text)" if echo else ""), None,
                           None if ok else len(thought))
             self._record([check])
             if (ok or not self.cfg.rpi or retried
@@ -397,13 +452,13 @@ class ThoughtRunner:
         else:
             closed_by = "budget"
         if closed_by in ("cap", "budget"):
-            thought = (thought.rstrip() + f"\nTime to give the answer: {self.task.format_hint}.")
+            thought = (thought.rstrip() + "\n" + CLOSING.format(format_hint=self.task.format_hint))
         self._thought = thought
         raw, ans = self._answer(thought, after)
         thought = self._thought
         return ThoughtResult(thought.strip(), raw, ans, self.interventions,
                              support_of(thought, self.texts, self.cfg.hrt, self.injected), closed_by,
-                             self.checks)
+                             self.checks, self.scaffold())
 
     def _run_single(self) -> ThoughtResult:
         """HRT without RPI: one call for the thought (and usually the answer)."""
@@ -421,7 +476,8 @@ class ThoughtRunner:
         self._thought = thought
         raw, ans = self._answer(thought, after)
         return ThoughtResult(thought.strip(), raw, ans, 0,
-                             support_of(thought, self.texts, cfg.hrt), closed_by, self.checks)
+                             support_of(thought, self.texts, cfg.hrt), closed_by, self.checks,
+                             self.scaffold())
 
     def _run_native(self) -> ThoughtResult:
         """A native reasoning model: check the finished thought, correct by a follow-up turn."""
@@ -454,7 +510,7 @@ class ThoughtRunner:
                         {"role": "user", "content": note}]
         return ThoughtResult(thought.strip(), raw, ans, self.interventions,
                              support_of(thought, self.texts, cfg.hrt, self.injected), "model",
-                             self.checks)
+                             self.checks, self.scaffold())
 
 
 def run_thought(backend: Backend, messages: list[Message], task: Task,
@@ -473,6 +529,8 @@ __all__ = [
     "ThoughtResult",
     "ThoughtRunner",
     "check_thought",
+    "echoes_scaffold",
     "run_thought",
+    "strip_scaffold",
     "support_of",
 ]

@@ -38,7 +38,13 @@ from r2p.methods.r2p.hrt import (
     select_messages,
     thought_prefill,
 )
-from r2p.methods.r2p.intervene import RPIConfig, ThoughtResult, run_thought
+from r2p.methods.r2p.intervene import (
+    RPIConfig,
+    ThoughtResult,
+    echoes_scaffold,
+    run_thought,
+    strip_scaffold,
+)
 from r2p.methods.r2p.monitor import split_stages
 from r2p.methods.r2p.selfref import closest, most_similar, weighted_vote
 from r2p.tasks import Task
@@ -200,11 +206,16 @@ class R2PMethod:
         """
         if r.answer.valid:
             return
-        # only a stage 3 states an answer; earlier stages restate the format ("1 to 5")
+        # only a stage 3 states an answer; earlier stages restate the format ("1 to 5"). The
+        # method's own text (corrections, the closing "Time to give the answer: <format>."
+        # line, the format hint, also where the model copied them) is removed first: it names
+        # labels and formats, and is no draft of the model's
         last = split_stages(r.thought).get(3, "") if r.thought else ""
+        last = strip_scaffold(last, r.injected)
         how = "stage 3 of the thought"
         if task.kind == "generation":
-            lines = [ln for ln in last.splitlines() if ln.strip()]
+            lines = [ln for ln in last.splitlines()
+                     if ln.strip() and not echoes_scaffold(ln, r.injected)]
             fixed = normalize(task, lines[-1]) if lines else None
             if fixed is None or not fixed.valid:
                 return  # an empty text answer stays empty (scored as such): no invented text
