@@ -135,6 +135,29 @@ def test_dead_server_records_failures_then_rerun_completes(
         assert Counter(status for *_, status in st.rows()) == {"failed": 4, "ok": 4}
 
 
+def test_a_run_stops_sending_when_no_server_answers(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Eight samples in a row without a server: the rest are not attempted, only recorded as
+    pending (n_failed), and nothing is scored."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = ["run", "--task", "LaMP_7", "--data", str(shared_data), "--method", "rag", "--k", "1",
+            "--backend", "openai", "--model", "tiny", "--base-url", f"http://127.0.0.1:{port}/v1",
+            "-b", "max_retries=0", "-b", "timeout=2", "--limit", "20", "--no-progress",
+            "--out", str(tmp_path / "r")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "8 samples in a row found no server; stopping (" in err
+    with Store(tmp_path / ".r2p-store.sqlite") as st:
+        statuses = Counter(status for *_, status in st.rows())
+    # the sample already in flight when the run stopped still finishes and is recorded
+    assert set(statuses) == {"failed"} and 8 <= statuses["failed"] <= 9
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["n"] == 0 and metrics["n_failed"] == 20
+
+
 @pytest.mark.model
 def test_sigkill_with_the_embedded_model(shared_data: Path, tmp_path: Path) -> None:
     """The same guarantee with the real embedded model (SmolLM2, greedy, tiny budgets)."""

@@ -321,17 +321,33 @@ def _run(
             pool.submit(_predict_one, cfg, task, s, res, method, backend, retriever): s.id
             for s in pending
         }
+        unreachable_streak = 0
         for fut in as_completed(futures):
+            if fut.cancelled():
+                continue
             sid = futures[fut]
             status, record = fut.result()
+            unreachable = status == "failed" and str(record.get("error", "")).startswith(
+                "ServerUnreachableError")
+            unreachable_streak = unreachable_streak + 1 if unreachable else 0
+            if unreachable_streak == max(STOP_AFTER_UNREACHABLE, cfg.concurrency):
+                # Every server is down: stop sending; samples in flight still finish and are
+                # recorded, the rest stay pending for the next run.
+                n_cancelled = sum(f.cancel() for f in futures)
+                print(f"r2p: {unreachable_streak} samples in a row found no server; stopping "
+                      f"({n_cancelled} not attempted; re-run the same command to resume)",
+                      file=sys.stderr)
             store.put(keys[sid], sid, record, status)  # committed: survives any kill
             if status == "ok":
                 done[sid] = record
                 running.add(_scores(task, by_id[sid].output, record.get("answer", "")))
             else:
                 failed += 1
+                line = f"r2p: sample {sid} failed: {record.get('error')}"
                 if bar is not None:
-                    bar.write(f"r2p: sample {sid} failed: {record.get('error')}", file=sys.stderr)
+                    bar.write(line, file=sys.stderr)
+                elif failed <= 3:  # without a bar, name the first few failures only
+                    print(line, file=sys.stderr)
             if on_record is not None:
                 on_record(status, record)
             if bar is not None:
@@ -347,6 +363,10 @@ def _run(
     metrics, files = write_run_dir(cfg, task, samples, done, identity)
     return RunResult(out=cfg.out, metrics=metrics, n_total=len(samples), n_cached=n_cached,
                      n_computed=len(pending), n_failed=metrics["n_failed"], files=files)
+
+
+#: Consecutive samples that found no server after retries before a run stops sending more.
+STOP_AFTER_UNREACHABLE = 8
 
 
 def check_ready(cfg: RunConfig, res: Resources) -> None:
