@@ -124,7 +124,7 @@ def test_loop_in_stage_three_closes_the_thought_keeping_the_first_draft() -> Non
     pred = R2PMethod(srm=False).predict(TWEET_Q, TWEET, ITEMS, fb)
     assert [e["reason"] for e in pred.trace if e["type"] == "intervention"] == ["loop"]
     last = fb.calls[-1]["prefill"]
-    assert last.endswith("I have my answer now.\n</think>\n")
+    assert last.endswith("I have my answer now.\n</think>\n\nAnswer:")
     assert pred.answer == "beach day in the sun!" and pred.format_ok
 
 
@@ -140,3 +140,26 @@ def test_grounding_correction_leaves_a_sentence_for_the_model_to_finish() -> Non
     inj = [e for e in pred.trace if e["type"] == "intervention"]
     assert inj[0]["reason"] == "grounding" and inj[0]["text"].endswith("[P1] shows that this user")
     assert pred.answer == "4"
+
+
+def test_a_bare_preamble_is_no_text_answer() -> None:
+    assert not normalize_text(TWEET, ", the answer is:").valid
+    assert normalize_text(TWEET, "The answer is: beach day").text == "beach day"
+    assert normalize_text(TWEET, "the answer is simple, go").text == "the answer is simple, go"
+
+
+def test_draft_prefers_an_introduced_answer_and_skips_stubs() -> None:
+    from r2p.methods.r2p.method import draft_of
+    stage3 = "1. beach day, the user is happy\nFinal answer: beach day in the sun!\n2. ok\n17."
+    assert draft_of(TWEET, stage3, []).text == "beach day in the sun!"  # type: ignore[union-attr]
+    assert draft_of(TWEET, "1. sunny beach day today\n17.", []).text == "sunny beach day today"  # type: ignore[union-attr]
+    assert draft_of(TWEET, "17.\nok", []) is None
+
+
+def test_the_answer_is_asked_for_with_a_cue_after_the_closed_thought() -> None:
+    from r2p.methods.r2p.intervene import ANSWER_CUE
+    fb = FakeBackend(["One digit.", f"{S2} [P1] gave 4 to a gift card; [P2] gave 4 too.",
+                      f"{S3} A glowing review: 4.</think>", " 4"])
+    pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
+    assert fb.calls[-1]["prefill"].endswith("</think>\n\n" + ANSWER_CUE)
+    assert pred.answer == "4" and pred.format_ok

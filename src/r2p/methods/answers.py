@@ -24,7 +24,7 @@ _ANSWER_IS = re.compile(
 _PREAMBLE = re.compile(
     r"^(?:sure[,!.]?\s*)?(?:here(?:'s| is| are)\b[^:\n]*:|"
     r"(?:(?:the|my)\s+)?(?:paraphrased?|rewritten|new|final|generated|suggested)?\s*"
-    r"(?:tweet|headline|title|subject|answer|response|output|paraphrase)\s*:)\s*",
+    r"(?:tweet|headline|title|subject|answer|response|output|paraphrase)\s*(?:is\s*)?:)\s*",
     re.IGNORECASE,
 )
 _THINK_TAG_LINE = re.compile(r"\s*(?:[<\[]\s*/?\s*think\s*[>\]]\s*)+", re.IGNORECASE)
@@ -177,12 +177,22 @@ def normalize_text(task: Task, raw: str) -> Answer:
     if not lines:
         return Answer("", False, False)
     first = lines[0]
-    cleaned = _PREAMBLE.sub("", _unmark(first)).strip()
+    cleaned = _PREAMBLE.sub("", _unmark(first).lstrip(",;: ")).strip()
     if not cleaned and len(lines) > 1:  # "Here is the tweet:" then the tweet on the next line
-        cleaned = _PREAMBLE.sub("", _unmark(lines[1])).strip()
+        cleaned = _PREAMBLE.sub("", _unmark(lines[1]).lstrip(",;: ")).strip()
     cleaned = _strip_quotes(cleaned)
     ok = n_raw == 1 and cleaned == first
     return Answer(cleaned, ok, bool(cleaned))
+
+
+def introduces_answer(line: str) -> bool:
+    """Whether ``line`` opens with an answer preamble ("Final answer:", "Here is the tweet:").
+
+    Example:
+        >>> introduces_answer("**Final answer:** sunny day"), introduces_answer("sunny day")
+        (True, False)
+    """
+    return bool(_PREAMBLE.match(_unmark(line).lstrip(",;: ")))
 
 
 def normalize(task: Task, output: str, *, started_open: bool = False,
@@ -209,4 +219,4 @@ def normalize(task: Task, output: str, *, started_open: bool = False,
     return normalize_text(task, answer)
 
 
-__all__ = ["Answer", "normalize", "normalize_label", "normalize_rating", "normalize_text"]
+__all__ = ["Answer", "introduces_answer", "normalize", "normalize_label", "normalize_rating", "normalize_text"]

@@ -53,6 +53,8 @@ MAX_SEGMENTS = 64
 """Hard stop on the number of thought segments (a guard against degenerate engines)."""
 CLOSING = "Time to give the answer: {format_hint}."
 """The line that closes a thought past the intervention cap or the thought budget."""
+ANSWER_CUE = "Answer:"
+"""Prefilled after ``</think>`` when the answer is asked for (the model writes what follows)."""
 ECHO_WORDS = 5
 """An answer sharing a run of this many words with the method's own text echoes it."""
 _WORDS_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -366,7 +368,9 @@ class ThoughtRunner:
         retried = False
         while True:
             if after is None or not after.strip():
-                prefill = THINK + thought.rstrip() + "\n</think>\n"
+                # the cue after the closed thought: without it a small instruct model often
+                # writes "</think>" or "<think>" again instead of the answer
+                prefill = THINK + thought.rstrip() + "\n</think>\n\n" + ANSWER_CUE
                 # a model that starts a stage marker here is not answering: stop it early
                 c = self._gen(prefill, self.cfg.answer_tokens, list(STAGE_MARKERS))
                 self._segment(c.text, c, None)
@@ -524,6 +528,7 @@ def run_thought(backend: Backend, messages: list[Message], task: Task,
 
 
 __all__ = [
+    "ANSWER_CUE",
     "MAX_SEGMENTS",
     "RPIConfig",
     "ThoughtResult",

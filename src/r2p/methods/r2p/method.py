@@ -29,7 +29,7 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError
-from r2p.methods.answers import Answer, normalize
+from r2p.methods.answers import Answer, introduces_answer, normalize
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.hrt import (
     PROMPT_VERSION,
@@ -53,6 +53,29 @@ from r2p.types import Prediction, Retrieved, Sample
 SELECTIONS = ("llm", "similarity")
 DEFAULT_STAGE_BUDGETS = (120, 200, 160)
 ANSWER_TOKENS = {"classification": 16, "rating": 8, "generation": 64}
+DRAFT_MIN_WORDS = 3
+"""A stage-3 line shorter than this is no text draft (e.g. "17." left by a budget cut)."""
+
+
+def draft_of(task: Task, stage3: str, scaffold: list[str]) -> Answer | None:
+    """The text draft stated in a stage 3 (scaffold already removed), or None.
+
+    The last line introduced as an answer ("Final answer: ...", "Response: ...") wins; else
+    the last line of at least :data:`DRAFT_MIN_WORDS` words. Lines that repeat the method's own
+    text are skipped, and so are stubs such as a bare list number left by a cut.
+    """
+    lines = [ln for ln in stage3.splitlines()
+             if ln.strip() and not echoes_scaffold(ln, scaffold)]
+    introduced: Answer | None = None
+    plain: Answer | None = None
+    for ln in lines:
+        a = normalize(task, ln)
+        if not a.valid or len(a.text.split()) < DRAFT_MIN_WORDS:
+            continue
+        if introduces_answer(ln):
+            introduced = a
+        plain = a
+    return introduced or plain
 
 
 class R2PMethod:
@@ -214,10 +237,8 @@ class R2PMethod:
         last = strip_scaffold(last, r.injected)
         how = "stage 3 of the thought"
         if task.kind == "generation":
-            lines = [ln for ln in last.splitlines()
-                     if ln.strip() and not echoes_scaffold(ln, r.injected)]
-            fixed = normalize(task, lines[-1]) if lines else None
-            if fixed is None or not fixed.valid:
+            fixed = draft_of(task, last, r.injected)
+            if fixed is None:
                 return  # an empty text answer stays empty (scored as such): no invented text
         else:
             fixed = normalize(task, last) if last.strip() else None
@@ -281,4 +302,4 @@ class R2PMethod:
         return i, answers[i], results[i].raw_answer, results[i].answer.format_ok
 
 
-__all__ = ["ANSWER_TOKENS", "DEFAULT_STAGE_BUDGETS", "SELECTIONS", "R2PMethod"]
+__all__ = ["ANSWER_TOKENS", "DEFAULT_STAGE_BUDGETS", "DRAFT_MIN_WORDS", "SELECTIONS", "R2PMethod", "draft_of"]
