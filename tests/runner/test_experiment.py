@@ -134,3 +134,21 @@ def test_a_ranking_file_replaces_the_retriever_in_a_run(shared_data: Path, tmp_p
     assert len(records) == 6
     for rec in records:
         assert [r["id"] for r in rec["retrieved"]] == ranks[rec["id"]][:2]
+
+
+def test_cache_key_covers_resolved_method_defaults_and_method_code(tmp_path: Path) -> None:
+    """Two runs with the same command line but a method whose defaults differ must not share
+    records; the method code's fingerprint is part of the key."""
+    from r2p.methods.rag import RAGMethod
+    from r2p.runner.experiment import method_code_fingerprint, output_settings
+    from r2p.runner.store import record_key
+    from r2p.tasks import get_task
+
+    cfg = _cfg(tmp_path, tmp_path / "out")
+    task = get_task("LaMP_7")
+    a = output_settings(cfg, task, {}, RAGMethod())
+    b = output_settings(cfg, task, {}, RAGMethod(max_prompt_tokens=256))
+    assert a["method_resolved"]["max_prompt_tokens"] == 512
+    assert a["method_code"] == method_code_fingerprint() and len(a["method_code"]) == 16
+    assert record_key(a, "1") != record_key(b, "1")
+    assert record_key(a, "1") == record_key(output_settings(cfg, task, {}, RAGMethod()), "1")

@@ -75,6 +75,12 @@ class RAGMethod:
         self.system = system
         self.counter: TokenCounter = counter or ApproxCounter()
 
+    def options(self) -> dict[str, Any]:
+        """The resolved settings (defaults included), for run configs and cache keys."""
+        opts = {k: v for k, v in vars(self).items() if k != "counter"}
+        opts["counter"] = type(self.counter).__name__
+        return opts
+
     # -- pieces shared with subclasses (direct, think) ------------------------------------
 
     def used_items(self, retrieved: list[Retrieved]) -> list[Retrieved]:

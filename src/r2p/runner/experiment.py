@@ -18,6 +18,7 @@ left out of predictions and metrics, and retried by the next run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -96,10 +97,31 @@ def key_identity(identity: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def output_settings(cfg: RunConfig, task: Task, identity: dict[str, Any]) -> dict[str, Any]:
-    """Exactly the settings that change a sample's output (the sample aside): the cache key."""
+@functools.lru_cache(maxsize=1)
+def method_code_fingerprint() -> str:
+    """A hash of the method code and prompt files (``r2p/methods/**``): a record made by other
+    method code or other prompts is never reused, even when no option changed."""
+    root = Path(__file__).resolve().parents[1] / "methods"
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".txt", ".md"):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def output_settings(
+    cfg: RunConfig, task: Task, identity: dict[str, Any], method: Any = None
+) -> dict[str, Any]:
+    """Exactly the settings that change a sample's output (the sample aside): the cache key.
+
+    With ``method``, its resolved options (defaults included, when it has ``options()``) and
+    the fingerprint of the method code are part of the key too."""
+    resolved = method.options() if callable(getattr(method, "options", None)) else None
     return {
         "record_version": RECORD_VERSION,
+        "method_resolved": resolved,
+        "method_code": method_code_fingerprint() if method is not None else None,
         "task": task.name,
         "method": cfg.method,
         "method_options": cfg.method_options,
@@ -294,7 +316,7 @@ def _run(
     store = res.store(cfg.store_path())
     backend = res.backend(cfg)
     identity = res.identity(cfg, backend)
-    settings = output_settings(cfg, task, identity)
+    settings = output_settings(cfg, task, identity, method)
     keys = {s.id: record_key({**settings, "sample": sample_fingerprint(s)}, s.id)
             for s in samples}
     found = store.get_many(keys.values())
