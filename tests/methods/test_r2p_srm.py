@@ -136,3 +136,17 @@ def test_full_r2p_runs_rpi_inside_every_candidate() -> None:
     assert pred.method == "r2p" and pred.n_calls == 6 and pred.answer == "sports"
     assert all(c["stop"] == ["\n\n"] for c in fb.calls)
     assert [c["seed"] for c in fb.calls] == [0, 0, 0, 1, 1, 1]
+
+
+def test_srm_vote_representative_prefers_a_candidate_in_the_required_format() -> None:
+    """Two candidates agree on "sports"; the first said it off format ("Sports."), the second
+    exactly: the prediction's raw answer and format_ok come from the second."""
+    fb = FakeBackend([
+        f"a label.\n{S2} [P1] and [P2] are sports stories.\n{S3} sports.</think>Sports.",
+        f"a label.\n{S2} [P1] and [P2] are sports stories.\n{S3} sports.</think>sports",
+        _thought("Hard to say.", "politics"),
+    ])
+    pred = R2PMethod(rpi=False, n_candidates=3).predict(NEWS_SAMPLE, NEWS, NEWS_ITEMS, fb)
+    decision = next(e for e in pred.trace if e["type"] == "decision")
+    assert decision["how"] == "vote" and decision["chosen"] == 1
+    assert pred.answer == "sports" and pred.format_ok is True

@@ -268,6 +268,11 @@ class R2PMethod:
         if task.kind in ("classification", "rating"):
             i, tallies = weighted_vote(answers, [r.support for r in results],
                                        [r.answer.valid for r in results])
+            # the winning answer's representative: a candidate that gave it in the required
+            # format if any, then the best grounded, then the earliest
+            same = [j for j, r in enumerate(results)
+                    if r.answer.valid and answers[j] == answers[i]] or [i]
+            i = max(same, key=lambda j: (results[j].answer.format_ok, results[j].support, -j))
             log.event("decision", how="vote", chosen=i, answer=answers[i],
                       detail=f"support-weighted tallies {tallies}")
             r = results[i]
