@@ -28,6 +28,10 @@ _PREAMBLE = re.compile(
     re.IGNORECASE,
 )
 _THINK_TAG_LINE = re.compile(r"\s*(?:[<\[]\s*/?\s*think\s*[>\]]\s*)+", re.IGNORECASE)
+ANSWER_CUE = "Answer:"
+"""Prefilled after ``</think>`` when a method asks for the answer (the model writes what
+follows); shared by ``think`` and R2P so both are asked the same way."""
+
 _QUOTES = "\"'“”‘’`*"
 _EMPHASIS = re.compile(r"(\*{1,2}|_{2})([^*_\n]+?)\1")
 _BULLET = re.compile(r"^(?:[-*•>#]+\s+|\d+[.)]\s+)")
@@ -219,4 +223,6 @@ def normalize(task: Task, output: str, *, started_open: bool = False,
     return normalize_text(task, answer)
 
 
-__all__ = ["Answer", "introduces_answer", "normalize", "normalize_label", "normalize_rating", "normalize_text"]
+__all__ = [
+    "ANSWER_CUE", "Answer", "introduces_answer", "normalize", "normalize_label", "normalize_rating",
+    "normalize_text"]

@@ -9,7 +9,8 @@ freely in a ``<think>`` block, then answers:
 
 One call gets ``max_thought_tokens`` plus the answer budget. If the thought does not close by
 itself (the budget ran out, or the model stopped inside it), the thought is closed for it and
-the answer asked for in a second call that continues ``<think>\\n{thought}\\n</think>\\n\\n``;
+the answer asked for in a second call that continues
+``<think>\\n{thought}\\n</think>\\n\\nAnswer:`` (the same cue R2P uses);
 the same happens when the thought closed with no answer after it. Either repair is recorded in
 the trace and makes ``format_ok`` false: the raw output did not deliver an answer.
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError
+from r2p.methods.answers import ANSWER_CUE
 from r2p.methods.common import CallLog
 from r2p.methods.rag import RAGMethod
 from r2p.reasoning import THINK_CLOSE, THINK_OPEN, merge_reasoning, split_reasoning
@@ -112,7 +114,7 @@ class ThinkMethod(RAGMethod):
                 log.event("check", name="answer_present", ok=False, stage=None,
                           detail="the thought closed with no answer; the answer asked for")
             repaired = True
-            cont = f"{THINK_OPEN}\n{thought}\n{THINK_CLOSE}\n\n"
+            cont = f"{THINK_OPEN}\n{thought}\n{THINK_CLOSE}\n\n{ANSWER_CUE}"
             c2 = log.generate(backend, messages, prefill=cont, max_tokens=answer_budget,
                               **self.settings())
             raw = split_reasoning(c2.text).answer

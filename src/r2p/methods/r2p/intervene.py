@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r2p.backends.base import Backend
-from r2p.methods.answers import Answer, normalize
+from r2p.methods.answers import ANSWER_CUE, Answer, normalize
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.monitor import (
     STAGE_MARKERS,
@@ -53,8 +53,6 @@ MAX_SEGMENTS = 64
 """Hard stop on the number of thought segments (a guard against degenerate engines)."""
 CLOSING = "Time to give the answer: {format_hint}."
 """The line that closes a thought past the intervention cap or the thought budget."""
-ANSWER_CUE = "Answer:"
-"""Prefilled after ``</think>`` when the answer is asked for (the model writes what follows)."""
 ECHO_WORDS = 5
 """An answer sharing a run of this many words with the method's own text echoes it."""
 _WORDS_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
