@@ -130,3 +130,15 @@ def test_concurrent_retrieval_gives_the_same_rankings() -> None:
                             profiles * 3))
     assert got == want * 3
     assert len(r.cache) == 8
+
+
+def test_bm25s_debug_logging_stays_out_of_run_output() -> None:
+    """bm25s sets its logger to DEBUG on import; r2p sets it back so index builds stay quiet."""
+    import logging
+
+    from r2p.retrieval import get_retriever
+    from r2p.tasks import get_task
+
+    items = [{"id": "a", "text": "cats and dogs"}, {"id": "b", "text": "birds"}]
+    assert get_retriever("bm25").retrieve("cats", items, 1, get_task("LaMP_7"))[0].id == "a"
+    assert logging.getLogger("bm25s").getEffectiveLevel() >= logging.WARNING

@@ -21,6 +21,7 @@ user's profile is indexed once per run however many queries or methods use it.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +32,16 @@ from r2p.errors import ConfigError
 from r2p.retrieval.base import LRUCache, check_k, top_k
 from r2p.tasks import Task
 from r2p.types import ProfileItem, Retrieved
+
+
+def _import_bm25s() -> Any:
+    """Import bm25s lazily. It sets its own logger to DEBUG on import and logs every index
+    build; once another library (absl, via rouge_score) has put a handler on the root logger
+    those lines would flood a run's output, so its logger is set back to WARNING."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 Tokenization = Literal["default", "lamp"]
 TOKENIZATIONS: tuple[str, ...] = ("default", "lamp")
@@ -47,8 +58,7 @@ def tokenize(texts: list[str], tokenization: Tokenization) -> list[list[str]]:
     """
     if tokenization == "lamp":
         return [t.split() for t in texts]
-    import bm25s
-
+    bm25s = _import_bm25s()
     out = bm25s.tokenize(
         texts, lower=True, stopwords="en", return_ids=False, show_progress=False
     )
@@ -102,8 +112,7 @@ def build_index(
         k1, b: BM25 parameters.
         epsilon: idf floor factor of the ``lamp`` (Okapi) mode.
     """
-    import bm25s
-
+    bm25s = _import_bm25s()
     corpus = tokenize(texts, tokenization)
     if not any(corpus):
         return BM25Index(None, len(texts))
