@@ -92,7 +92,7 @@ def test_cap_closes_the_thought_and_asks_for_the_answer() -> None:
     cap = [c for c in _events(pred, "check") if c["name"] == "intervention_cap"]
     assert len(cap) == 1 and not cap[0]["ok"]
     last = fb.calls[-1]["prefill"]
-    assert last.endswith("</think>\n\nAnswer:") and "Time to give the answer" in last
+    assert last.endswith("</think>\n\nAnswer: ") and "Time to give the answer" in last
     assert TASK.format_hint in last
     assert pred.answer == "4" and pred.n_calls == 4
 
@@ -132,7 +132,7 @@ def test_answer_off_format_is_corrected_once() -> None:
     ])
     inj = _events(pred, "intervention")
     assert [e["reason"] for e in inj] == ["answer_format"]
-    assert fb.calls[-1]["prefill"].endswith(inj[0]["text"] + "\n</think>\n\nAnswer:")
+    assert fb.calls[-1]["prefill"].endswith(inj[0]["text"] + "\n</think>\n\nAnswer: ")
     assert pred.answer == "5" and pred.format_ok
 
 

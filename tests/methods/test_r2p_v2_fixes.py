@@ -124,7 +124,7 @@ def test_loop_in_stage_three_closes_the_thought_keeping_the_first_draft() -> Non
     pred = R2PMethod(srm=False).predict(TWEET_Q, TWEET, ITEMS, fb)
     assert [e["reason"] for e in pred.trace if e["type"] == "intervention"] == ["loop"]
     last = fb.calls[-1]["prefill"]
-    assert last.endswith("I have my answer now.\n</think>\n\nAnswer:")
+    assert last.endswith("I have my answer now.\n</think>\n\nAnswer: ")
     assert pred.answer == "beach day in the sun!" and pred.format_ok
 
 

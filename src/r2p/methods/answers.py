@@ -28,7 +28,7 @@ _PREAMBLE = re.compile(
     re.IGNORECASE,
 )
 _THINK_TAG_LINE = re.compile(r"\s*(?:[<\[]\s*/?\s*think\s*[>\]]\s*)+", re.IGNORECASE)
-ANSWER_CUE = "Answer:"
+ANSWER_CUE = "Answer: "
 """Prefilled after ``</think>`` when a method asks for the answer (the model writes what
 follows); shared by ``think`` and R2P so both are asked the same way."""
 
