@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r2p.errors import BackendError, ConfigError
+from r2p.errors import BackendError, ConfigError, ServerUnreachableError
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
 from r2p.runner.store import Status, canonical_json, record_key
@@ -216,6 +216,7 @@ def _predict_one(
         pred = method.predict(sample, task, retrieved, backend)
     except BackendError as exc:
         return "failed", {**base, "error": f"{type(exc).__name__}: {exc}",
+                          "error_type": type(exc).__name__,
                           "wall_s": time.perf_counter() - t0}
     record = {**pred.to_dict(), **base, "method": pred.method or cfg.method,
               "wall_s": time.perf_counter() - t0}
@@ -349,8 +350,7 @@ def _run(
                 continue
             sid = futures[fut]
             status, record = fut.result()
-            unreachable = status == "failed" and str(record.get("error", "")).startswith(
-                "ServerUnreachableError")
+            unreachable = record.get("error_type") == ServerUnreachableError.__name__
             unreachable_streak = unreachable_streak + 1 if unreachable else 0
             if unreachable_streak == max(STOP_AFTER_UNREACHABLE, cfg.concurrency):
                 # Every server is down: stop sending; samples in flight still finish and are
