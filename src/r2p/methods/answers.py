@@ -189,6 +189,58 @@ def normalize_text(task: Task, raw: str) -> Answer:
     return Answer(cleaned, ok, bool(cleaned))
 
 
+_PIECES = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _labels_in(task: Task, text: str) -> set[str]:
+    """The distinct labels (ratings) ``text`` mentions; the rating scale itself is not one."""
+    labels = task.labels or ()
+    if task.kind == "rating":
+        scrubbed = _SCALE.sub(" ", text)
+        found = set(re.findall(r"(?<![\d.])([1-5])(?:\.0+)?(?![\d]|\.\d)", scrubbed))
+        found |= {_WORD_DIGITS[w.lower()] for w in
+                  re.findall(r"\b(one|two|three|four|five)\b", scrubbed, re.IGNORECASE)}
+        return found
+    if labels and all(re.fullmatch(r"\[\d\]", lb) for lb in labels):
+        digits = "".join(lb[1:-1] for lb in labels)
+        return {f"[{d}]" for d in re.findall(rf"(?<![\d.])\[?\s*([{digits}])\s*\]?(?![\d])",
+                                             text)}
+    low = text.lower()
+    return {lb for lb in labels if _mention(lb).search(low)}
+
+
+def stated_choice(task: Task, text: str) -> Answer | None:
+    """The one label or rating a passage of reasoning settles on, or None.
+
+    The passage is read a sentence (or line) at a time. A sentence naming two or more labels
+    restates the format or weighs options ("[1] or [2]", "a 4 rather than a 5") and says
+    nothing about the choice; among the sentences naming exactly one, the last one that
+    introduces an answer ("The rating is 4.", "Final answer: [2]") wins, else the first one.
+    ``format_ok`` is False: the answer was not given where it should have been.
+
+    Example:
+        >>> from r2p.tasks import get_task
+        >>> t = get_task("LaMP_3")
+        >>> stated_choice(t, "The answer must be one digit, 1, 2, 3, 4 or 5. I pick 4.").text
+        '4'
+        >>> stated_choice(t, "It must be a single digit from 1 to 5.") is None
+        True
+    """
+    first: Answer | None = None
+    introduced: Answer | None = None
+    for piece in _PIECES.split(text):
+        found = _labels_in(task, piece)
+        if len(found) != 1:
+            continue
+        a = Answer(found.pop(), False, True)
+        first = first or a
+        if _ANSWER_IS.match(_unmark(piece).lstrip(",;: ")) or introduces_answer(piece) \
+                or re.search(r"\b(?:answer|rating|label|category|choose|pick|select)\b",
+                             piece, re.IGNORECASE):
+            introduced = a
+    return introduced or first
+
+
 def introduces_answer(line: str) -> bool:
     """Whether ``line`` opens with an answer preamble ("Final answer:", "Here is the tweet:").
 
@@ -225,4 +277,4 @@ def normalize(task: Task, output: str, *, started_open: bool = False,
 
 __all__ = [
     "ANSWER_CUE", "Answer", "introduces_answer", "normalize", "normalize_label", "normalize_rating",
-    "normalize_text"]
+    "normalize_text", "stated_choice"]

@@ -54,6 +54,8 @@ class ThinkMethod(RAGMethod):
 
     Args:
         max_thought_tokens: thought budget in tokens (default 512).
+        answer_cue: text prefilled after ``</think>`` when the answer has to be asked for
+            (default ``"Answer: "``, the same as R2P's; ``""`` for none).
         **options: as :class:`~r2p.methods.rag.RAGMethod` (``max_tokens`` is the answer
             budget after the thought).
 
@@ -64,12 +66,15 @@ class ThinkMethod(RAGMethod):
     name = "think"
 
     def __init__(self, *, max_thought_tokens: int = DEFAULT_THOUGHT_TOKENS,
-                 **options: Any) -> None:
+                 answer_cue: str = ANSWER_CUE, **options: Any) -> None:
         if not isinstance(max_thought_tokens, int) or max_thought_tokens < 1:
             raise ConfigError(
                 f"max_thought_tokens must be a positive integer, got {max_thought_tokens!r}")
+        if not isinstance(answer_cue, str):
+            raise ConfigError(f"answer_cue must be a string, got {answer_cue!r}")
         super().__init__(**options)
         self.max_thought_tokens = max_thought_tokens
+        self.answer_cue = answer_cue
 
     def predict(
         self, sample: Sample, task: Task, retrieved: list[Retrieved], backend: Backend
@@ -114,7 +119,7 @@ class ThinkMethod(RAGMethod):
                 log.event("check", name="answer_present", ok=False, stage=None,
                           detail="the thought closed with no answer; the answer asked for")
             repaired = True
-            cont = f"{THINK_OPEN}\n{thought}\n{THINK_CLOSE}\n\n{ANSWER_CUE}"
+            cont = f"{THINK_OPEN}\n{thought}\n{THINK_CLOSE}\n\n{self.answer_cue}"
             c2 = log.generate(backend, messages, prefill=cont, max_tokens=answer_budget,
                               **self.settings())
             raw = split_reasoning(c2.text).answer

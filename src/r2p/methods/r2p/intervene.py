@@ -109,6 +109,7 @@ class RPIConfig:
         temperature: sampling temperature.
         seed: sampling seed (None: engine default).
         native: the backend thinks natively (no ``<think>`` prefill possible).
+        answer_cue: prefilled after ``</think>`` when the answer is asked for.
     """
 
     hrt: bool = True
@@ -122,6 +123,7 @@ class RPIConfig:
     temperature: float = 0.0
     seed: int | None = None
     native: bool = False
+    answer_cue: str = ANSWER_CUE
 
 
 @dataclass
@@ -368,7 +370,7 @@ class ThoughtRunner:
             if after is None or not after.strip():
                 # the cue after the closed thought: without it a small instruct model often
                 # writes "</think>" or "<think>" again instead of the answer
-                prefill = THINK + thought.rstrip() + "\n</think>\n\n" + ANSWER_CUE
+                prefill = THINK + thought.rstrip() + "\n</think>\n\n" + self.cfg.answer_cue
                 # a model that starts a stage marker here is not answering: stop it early
                 c = self._gen(prefill, self.cfg.answer_tokens, list(STAGE_MARKERS))
                 self._segment(c.text, c, None)

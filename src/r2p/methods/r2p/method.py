@@ -29,7 +29,7 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError
-from r2p.methods.answers import Answer, introduces_answer, normalize
+from r2p.methods.answers import ANSWER_CUE, Answer, introduces_answer, normalize, stated_choice
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.hrt import (
     PROMPT_VERSION,
@@ -46,7 +46,13 @@ from r2p.methods.r2p.intervene import (
     strip_scaffold,
 )
 from r2p.methods.r2p.monitor import split_stages
-from r2p.methods.r2p.selfref import closest, most_similar, weighted_vote
+from r2p.methods.r2p.selfref import (
+    closest,
+    most_similar,
+    text_decided,
+    vote_decided,
+    weighted_vote,
+)
 from r2p.tasks import Task
 from r2p.types import Prediction, Retrieved, Sample
 
@@ -98,6 +104,11 @@ class R2PMethod:
         answer_tokens: max tokens of the answer (default by task kind: 16, 8, 64).
         grounding_threshold: minimum profile grounding of stage 2.
         prompt_version: version of the prompt files.
+        early_stop: SRM stops sampling candidates once the decision is fixed: for labels and
+            ratings when no remaining candidate can change the vote's winner (exact), for
+            text when a strict majority of the ``n_candidates`` wrote the same answer.
+        answer_cue: text prefilled after ``</think>`` when the answer is asked for (default
+            ``"Answer: "``; ``""`` for none).
 
     Raises:
         ConfigError: an option is out of range or unknown.
@@ -109,13 +120,14 @@ class R2PMethod:
                  selection: str = "llm", temperature: float | None = None, seed: int = 0,
                  max_thought_tokens: int = 600, segment_tokens: int = 96,
                  answer_tokens: int | None = None, grounding_threshold: float = 0.25,
-                 prompt_version: str = PROMPT_VERSION, **unknown: Any) -> None:
+                 prompt_version: str = PROMPT_VERSION, early_stop: bool = True,
+                 answer_cue: str = ANSWER_CUE, **unknown: Any) -> None:
         if unknown:
             raise ConfigError(f"unknown R2P option(s) {sorted(unknown)}; choose from: "
                               "hrt, rpi, srm, n_candidates, max_interventions, stage_budgets, "
                               "selection, temperature, seed, max_thought_tokens, "
                               "segment_tokens, answer_tokens, grounding_threshold, "
-                              "prompt_version")
+                              "prompt_version, early_stop, answer_cue")
         if selection not in SELECTIONS:
             raise ConfigError(f"unknown selection {selection!r}; choose from: "
                               f"{', '.join(SELECTIONS)}")
@@ -154,6 +166,12 @@ class R2PMethod:
         self.answer_tokens = answer_tokens
         self.grounding_threshold = grounding_threshold
         self.prompt_version = prompt_version
+        if not isinstance(answer_cue, str):
+            raise ConfigError(f"R2P option answer_cue must be a string, got {answer_cue!r}")
+        if not isinstance(early_stop, bool):
+            raise ConfigError(f"R2P option early_stop must be true or false, got {early_stop!r}")
+        self.early_stop = early_stop
+        self.answer_cue = answer_cue
         self.name = self._name()
 
     def _name(self) -> str:
@@ -175,7 +193,8 @@ class R2PMethod:
                 "max_thought_tokens": self.max_thought_tokens,
                 "segment_tokens": self.segment_tokens, "answer_tokens": self.answer_tokens,
                 "grounding_threshold": self.grounding_threshold,
-                "prompt_version": self.prompt_version}
+                "prompt_version": self.prompt_version, "early_stop": self.early_stop,
+                "answer_cue": self.answer_cue}
 
     def __repr__(self) -> str:
         return f"R2PMethod(name={self.name!r})"
@@ -187,7 +206,7 @@ class R2PMethod:
             segment_tokens=self.segment_tokens,
             answer_tokens=self.answer_tokens or ANSWER_TOKENS[task.kind],
             grounding_threshold=self.grounding_threshold, temperature=self.temperature,
-            seed=seed, native=native)
+            seed=seed, native=native, answer_cue=self.answer_cue)
 
     def predict(self, sample: Sample, task: Task, retrieved: list[Retrieved],
                 backend: Backend) -> Prediction:
@@ -199,13 +218,18 @@ class R2PMethod:
         texts = retrieved_texts(task, retrieved)
         start = "" if native else thought_prefill(self.hrt)
         results: list[ThoughtResult] = []
-        for i in range(self.n_candidates):
-            tag = {"candidate": i} if self.n_candidates > 1 else {}
-            results.append(run_thought(backend, messages, task, texts,
-                                       self._config(task, native, self.seed + i), log,
-                                       tag=tag, start=start))
-        for i, r in enumerate(results):
-            self._repair(task, retrieved, r, log, i if self.n_candidates > 1 else None)
+        n = self.n_candidates
+        for i in range(n):
+            tag = {"candidate": i} if n > 1 else {}
+            r = run_thought(backend, messages, task, texts,
+                            self._config(task, native, self.seed + i), log, tag=tag, start=start)
+            self._repair(task, retrieved, r, log, i if n > 1 else None)
+            results.append(r)
+            if self.early_stop and 1 < len(results) < n and self._decided(task, results):
+                log.event("check", name="srm_early_stop", ok=True, stage=None,
+                          detail=f"decided after {len(results)} of {n} candidates: no "
+                                 f"remaining candidate can change the answer")
+                break
         for i, r in enumerate(results):
             log.event("candidate", index=i, answer=r.answer.text, format_ok=r.answer.format_ok,
                       support=r.support, reasoning=r.thought, interventions=r.interventions,
@@ -241,7 +265,9 @@ class R2PMethod:
             if fixed is None:
                 return  # an empty text answer stays empty (scored as such): no invented text
         else:
-            fixed = normalize(task, last) if last.strip() else None
+            # the one label the stage settles on; a sentence restating the format ("a single
+            # digit from 1 to 5", "[1] or [2]") names several and is no choice
+            fixed = stated_choice(task, last) if last.strip() else None
         if fixed is None or not fixed.valid:  # labels and ratings only (text always has one)
             labels = task.labels or ("",)
             seen = [str(x.item.get(task.output_field, "")) for x in retrieved] \
@@ -254,6 +280,15 @@ class R2PMethod:
         extra = {"candidate": candidate} if candidate is not None else {}
         log.event("check", name="answer_repair", ok=False, stage=None,
                   detail=f"no valid answer; took {fixed.text!r} from {how}", **extra)
+
+    def _decided(self, task: Task, results: list[ThoughtResult]) -> bool:
+        """Whether SRM's answer is already fixed (see ``early_stop``)."""
+        answers = [r.answer.text for r in results]
+        valid = [r.answer.valid for r in results]
+        if task.kind in ("classification", "rating"):
+            return vote_decided(answers, [r.support for r in results], valid,
+                                self.n_candidates - len(results))
+        return text_decided(answers, valid, self.n_candidates)
 
     def _decide(self, sample: Sample, task: Task, retrieved: list[Retrieved],
                 backend: Backend, results: list[ThoughtResult],

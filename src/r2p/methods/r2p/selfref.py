@@ -52,6 +52,44 @@ def weighted_vote(answers: list[str], supports: list[float],
     return order[winner], {a: round(w, 4) for a, w in tallies.items()}
 
 
+def vote_decided(answers: list[str], supports: list[float], valid: list[bool],
+                 remaining: int) -> bool:
+    """Whether the vote's winner is fixed whatever the ``remaining`` candidates say.
+
+    Each remaining candidate weighs at most ``VOTE_BASE + 1``; the vote is decided when the
+    leading answer's tally beats the runner-up's by more than all of them together, so stopping
+    early never changes the winning answer.
+
+    Example:
+        >>> vote_decided(["4", "4"], [0.6, 0.2], [True, True], remaining=1)
+        True
+        >>> vote_decided(["4", "4"], [0.0, 0.0], [True, True], remaining=1)  # 1.0 vs 1.5
+        False
+    """
+    if remaining <= 0:
+        return True
+    tallies: dict[str, float] = {}
+    for a, s, ok in zip(answers, supports, valid):
+        if ok:
+            tallies[a] = tallies.get(a, 0.0) + VOTE_BASE + max(0.0, min(1.0, s))
+    ranked = sorted(tallies.values(), reverse=True) + [0.0, 0.0]
+    return ranked[0] - ranked[1] > remaining * (VOTE_BASE + 1.0) + 1e-9
+
+
+def text_decided(answers: list[str], valid: list[bool], n_total: int) -> bool:
+    """Whether a strict majority of all ``n_total`` candidates already wrote the same text.
+
+    Example:
+        >>> text_decided(["a b", "a b"], [True, True], 3), text_decided(["a", "b"], [True, True], 3)
+        (True, False)
+    """
+    counts: dict[str, int] = {}
+    for a, ok in zip(answers, valid):
+        if ok:
+            counts[a] = counts.get(a, 0) + 1
+    return bool(counts) and max(counts.values()) * 2 > n_total
+
+
 @functools.lru_cache(maxsize=1)
 def _scorer() -> Any:
     from rouge_score import rouge_scorer  # lazy: only text tasks need it
@@ -84,4 +122,5 @@ def closest(text: str, candidates: list[str]) -> tuple[int, float]:
     return best, round(scores[best], 4)
 
 
-__all__ = ["VOTE_BASE", "closest", "most_similar", "rouge_l", "weighted_vote"]
+__all__ = ["VOTE_BASE", "closest", "most_similar", "rouge_l", "text_decided", "vote_decided",
+           "weighted_vote"]

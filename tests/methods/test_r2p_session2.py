@@ -1,0 +1,119 @@
+"""SRM early stop, the answer cue as an option, and repairs that skip restated formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from r2p.backends.fake import FakeBackend
+from r2p.errors import ConfigError
+from r2p.methods.answers import stated_choice
+from r2p.methods.r2p import STAGE_MARKERS, R2PMethod
+from r2p.methods.r2p.selfref import text_decided, vote_decided
+from r2p.methods.registry import get_method
+from r2p.tasks import get_task
+from r2p.types import Retrieved, Sample
+
+S1, S2, S3 = STAGE_MARKERS
+NEWS = get_task("LaMP_2N")
+NEWS_SAMPLE = Sample("n1", "Which category does this news article relate to? "
+                     "article: The home team won the final match last night.", [])
+NEWS_ITEMS = [Retrieved({"id": f"a{i}", "title": t, "text": t, "category": "sports"}, 1.0, i)
+              for i, t in enumerate(["Team wins the league final", "Star striker joins club"])]
+TWEET = get_task("LaMP_7")
+TWEET_SAMPLE = Sample("t1", "Paraphrase the following tweet: I am at the beach and the "
+                      "weather is great", [])
+TWEET_ITEMS = [Retrieved({"id": "u1", "text": "lovin the sun today!! #beachlife"}, 1.0, 0)]
+RATING = get_task("LaMP_3")
+REVIEW = Sample("r1", "What is the score of the following review on a scale of 1 to 5? "
+                "review: Nice card, arrived on time.", [])
+REVIEW_ITEMS = [Retrieved({"id": "p1", "text": "Nice gift card", "score": "4"}, 1.0, 0)]
+
+GROUNDED = "[P1] and [P2] are sports stories: team, final, league, striker, club."
+
+
+def _thought(stage2: str, answer: str) -> str:
+    return f"a label.\n{S2} {stage2}\n{S3} {answer}.</think>{answer}"
+
+
+def _n_thoughts(pred: object) -> int:
+    return len([e for e in pred.trace if e["type"] == "candidate"])  # type: ignore[attr-defined]
+
+
+def test_vote_decided_is_exact() -> None:
+    # 2 grounded votes (weight 1.5 each) vs at most 1.5 from the last candidate: decided
+    assert vote_decided(["a", "a"], [1.0, 1.0], [True, True], 1)
+    # 2 ungrounded votes (1.0) can still lose to one grounded candidate (1.5)
+    assert not vote_decided(["a", "a"], [0.0, 0.0], [True, True], 1)
+    assert not vote_decided(["a", "b"], [1.0, 1.0], [True, True], 1)
+    assert not vote_decided(["a", "a"], [1.0, 1.0], [False, False], 1)
+    assert vote_decided(["a"], [0.0], [True], 0)
+    assert text_decided(["x", "x"], [True, True], 3)
+    assert not text_decided(["x", "x"], [True, True], 4)  # 2 of 4 is no strict majority
+    assert not text_decided(["x", "x"], [False, False], 3)
+
+
+def test_agreeing_grounded_candidates_stop_srm_early() -> None:
+    fb = FakeBackend([_thought(GROUNDED, "sports")] * 3)
+    pred = R2PMethod(rpi=False, n_candidates=3).predict(NEWS_SAMPLE, NEWS, NEWS_ITEMS, fb)
+    assert pred.answer == "sports" and _n_thoughts(pred) == 2 and len(fb.calls) == 2
+    stop = [e for e in pred.trace if e["type"] == "check" and e["name"] == "srm_early_stop"]
+    assert len(stop) == 1 and "2 of 3" in stop[0]["detail"]
+    # without early stop all three are generated, and the answer is the same
+    fb = FakeBackend([_thought(GROUNDED, "sports")] * 3)
+    pred3 = R2PMethod(rpi=False, n_candidates=3, early_stop=False).predict(
+        NEWS_SAMPLE, NEWS, NEWS_ITEMS, fb)
+    assert pred3.answer == "sports" and _n_thoughts(pred3) == 3
+    assert pred3.usage.completion_tokens > pred.usage.completion_tokens
+
+
+def test_ungrounded_agreement_does_not_stop_the_vote() -> None:
+    fb = FakeBackend([_thought("Hard to say.", "politics"), _thought("No idea.", "politics"),
+                      _thought(GROUNDED, "sports")])
+    pred = R2PMethod(rpi=False, n_candidates=3).predict(NEWS_SAMPLE, NEWS, NEWS_ITEMS, fb)
+    # the third, grounded candidate outweighs two ungrounded ones: stopping would have been wrong
+    assert _n_thoughts(pred) == 3 and pred.answer == "sports"
+
+
+def test_identical_text_candidates_stop_early_and_need_no_selection_call() -> None:
+    fb = FakeBackend([_thought("[P1] writes lowercase.", "lovin the beach weather")] * 2
+                     + ["should not be used"] * 2)
+    pred = R2PMethod(rpi=False, n_candidates=3).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
+    assert pred.answer == "lovin the beach weather" and len(fb.calls) == 2
+    assert next(e for e in pred.trace if e["type"] == "decision")["how"] == "single"
+
+
+def test_answer_cue_is_an_option_of_r2p_and_think() -> None:
+    script = ["One digit.", f"{S2} [P1] gave 4 to a gift card.", f"{S3} So 4.</think>", " 4"]
+    fb = FakeBackend(list(script))
+    R2PMethod(srm=False, answer_cue="Rating: ").predict(REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert fb.calls[-1]["prefill"].endswith("</think>\n\nRating: ")
+    fb = FakeBackend(list(script))
+    R2PMethod(srm=False, answer_cue="").predict(REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert fb.calls[-1]["prefill"].endswith("</think>\n\n")
+    fb = FakeBackend(["the user likes it", "4"])  # the thought never closes: answer asked for
+    pred = get_method("think", answer_cue="Score: ", max_thought_tokens=8).predict(
+        REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert fb.calls[-1]["prefill"].endswith("</think>\n\nScore: ") and pred.answer == "4"
+    assert get_method("r2p", answer_cue="").options()["answer_cue"] == ""
+    with pytest.raises(ConfigError, match="answer_cue"):
+        R2PMethod(answer_cue=3)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="early_stop"):
+        R2PMethod(early_stop="no")  # type: ignore[arg-type]
+
+
+def test_stated_choice_skips_sentences_that_name_several_labels() -> None:
+    lamp1 = get_task("LaMP_1")
+    assert stated_choice(lamp1, "The answer is [1] or [2]. [2] matches the user.").text == "[2]"
+    assert stated_choice(lamp1, "It is either [1] or [2].") is None
+    assert stated_choice(RATING, "I must answer with 1, 2, 3, 4 or 5.") is None
+    assert stated_choice(RATING, "The user often gives 5. The rating is 4.").text == "4"
+    assert stated_choice(NEWS, "Not politics or crime. I choose sports.").text == "sports"
+
+
+def test_rating_repair_ignores_a_paraphrased_format_line() -> None:
+    # a capped rating thought whose stage 3 restates the format in its own words: the old
+    # repair took the "1" of "1, 2, 3, 4 or 5"
+    fb = FakeBackend([f"x\n{S2} [P1] gave 4.\n{S3} I need one of 1, 2, 3, 4 or 5. "
+                      f"This user would give 4.</think>great card!"])
+    pred = R2PMethod(rpi=False, srm=False).predict(REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert pred.answer == "4" and not pred.format_ok
