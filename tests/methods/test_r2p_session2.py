@@ -117,3 +117,13 @@ def test_rating_repair_ignores_a_paraphrased_format_line() -> None:
                       f"This user would give 4.</think>great card!"])
     pred = R2PMethod(rpi=False, srm=False).predict(REVIEW, RATING, REVIEW_ITEMS, fb)
     assert pred.answer == "4" and not pred.format_ok
+
+
+def test_a_text_answer_citing_a_profile_item_is_no_answer_and_is_asked_again() -> None:
+    fb = FakeBackend(["the tweet.", f"{S2} [P1] writes lowercase with hashtags.",
+                      f"{S3} lovin the beach.</think>[P1] lovin the sun today!! #beachlife",
+                      "lovin the beach weather #beachlife"])
+    pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
+    fmt = [e for e in pred.trace if e["type"] == "check" and e["name"] == "answer_format"]
+    assert not fmt[0]["ok"] and "method's own text" in fmt[0]["detail"]
+    assert pred.answer == "lovin the beach weather #beachlife"

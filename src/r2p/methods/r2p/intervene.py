@@ -56,6 +56,7 @@ CLOSING = "Time to give the answer: {format_hint}."
 ECHO_WORDS = 5
 """An answer sharing a run of this many words with the method's own text echoes it."""
 _WORDS_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CITATION_RE = re.compile(r"\[P\d+\]")
 
 
 def _word_runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
@@ -65,7 +66,9 @@ def _word_runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
 
 def echoes_scaffold(answer: str, scaffold: list[str] | tuple[str, ...]) -> bool:
     """Whether ``answer`` repeats the method's own text: a run of :data:`ECHO_WORDS` words
-    from one of ``scaffold`` (injected corrections, the closing line, the format hint).
+    from one of ``scaffold`` (injected corrections, the closing line, the format hint), or the
+    template's profile citations (``[P1]``: an answer never cites the numbered items; one that
+    does is a copied item or a note about it).
 
     A small model often parrots a correction ("Let me look at [P1] and [P2]...") or the format
     ("The paraphrased tweet on a single line...") as its answer; that is not an answer.
@@ -76,7 +79,11 @@ def echoes_scaffold(answer: str, scaffold: list[str] | tuple[str, ...]) -> bool:
         True
         >>> echoes_scaffold("peach cobbler is the best pie", ["the tweet on a single line"])
         False
+        >>> echoes_scaffold("[P4] @JenJan why do you always have stalkers", [])
+        True
     """
+    if _CITATION_RE.search(answer):  # the template's [P1] notation: a copied item or a note
+        return True
     runs = _word_runs(answer)
     return any(runs & _word_runs(t) for t in scaffold if t)
 
