@@ -21,6 +21,9 @@ def add_parser(subparsers: Any) -> None:
                    help="output directory (created)")
     p.add_argument("--max-samples", type=int, default=100, metavar="N",
                    help="sample traces listed per run in report.html (default: 100)")
+    p.add_argument("--baseline", default="rag", metavar="METHOD",
+                   help="method the other runs are compared with, query by query, with "
+                        "bootstrap intervals (default: rag)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     """Build the report and print the paths written."""
     from r2p.report import build_report
 
-    written = build_report(args.paths, args.out, max_samples_per_run=args.max_samples)
+    written = build_report(args.paths, args.out, max_samples_per_run=args.max_samples,
+                           baseline=args.baseline)
     for rel in written:
         print(args.out / rel)
     return 0

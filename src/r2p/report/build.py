@@ -14,6 +14,7 @@ from pathlib import Path
 
 from r2p.errors import DataError
 from r2p.report.analysis import analysis_tables, analyze, load_monitor
+from r2p.report.compare import compare_all, comparison_tables
 from r2p.report.html import render_page
 from r2p.report.plots import make_plots
 from r2p.report.runs import Run, load_runs
@@ -33,11 +34,17 @@ def _intro(runs: Sequence[Run]) -> str:
 
 def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
                     plots: dict[str, Path], out_dir: Path, analysis: Sequence[Table],
-                    notes: Sequence[str]) -> str:
+                    notes: Sequence[str], comparisons: Sequence[Table] = (),
+                    baseline: str = "rag") -> str:
     """The Markdown report (plots linked relative to ``out_dir``)."""
     lines = [f"# {TITLE}", "", _intro(runs), "", "## Metrics", ""]
     for t in metric_tables:
         lines += [t.to_markdown(), ""]
+    lines += [f"## Against {baseline}: paired differences", ""]
+    for t in comparisons:
+        lines += [t.to_markdown(), ""]
+    if not comparisons:
+        lines += [f"No {baseline} run with the same settings to compare with.", ""]
     lines += ["## Plots", ""]
     for stem, p in plots.items():
         lines += [f"![{stem}]({p.relative_to(out_dir).as_posix()})", ""]
@@ -51,13 +58,15 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
 
 
 def build_report(paths: Sequence[Path], out_dir: Path, *,
-                 max_samples_per_run: int = 100) -> dict[str, Path]:
+                 max_samples_per_run: int = 100, baseline: str = "rag") -> dict[str, Path]:
     """Build the report from run and/or sweep directories.
 
     Args:
         paths: run directories and/or sweep directories (``runs/<name>/``).
         out_dir: where ``report.md``, ``report.html`` and ``plots/`` go (created).
         max_samples_per_run: how many sample traces per run the HTML lists.
+        baseline: the method every other run is compared with (paired differences with
+            bootstrap intervals, :mod:`r2p.report.compare`), among runs with the same settings.
 
     Returns:
         ``{relative path: absolute path}`` of every written file, e.g. ``"report.html"``,
@@ -80,15 +89,17 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
     monitor = load_monitor()
     result = analyze(runs, monitor)
     a_tables = analysis_tables(result, runs)
+    c_tables = comparison_tables(compare_all(runs, baseline))
     notes = list(result.notes)
     if skipped:
         notes.append("unfinished runs left out: " + ", ".join(p.name for p in skipped))
     md = out_dir / "report.md"
-    md.write_text(render_markdown(runs, m_tables, plots, out_dir, a_tables, notes),
-                  encoding="utf-8")
+    md.write_text(render_markdown(runs, m_tables, plots, out_dir, a_tables, notes, c_tables,
+                                  baseline), encoding="utf-8")
     page = out_dir / "report.html"
     page.write_text(render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes, runs,
-                                max_samples_per_run, monitor), encoding="utf-8")
+                                max_samples_per_run, monitor, c_tables, baseline),
+                    encoding="utf-8")
     written = {"report.md": md, "report.html": page}
     written.update({p.relative_to(out_dir).as_posix(): p for p in plots.values()})
     return written

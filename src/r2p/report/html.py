@@ -198,7 +198,8 @@ def render_samples(runs: Sequence[Run], max_per_run: int, monitor: Monitor | Non
 def render_page(title: str, intro: str, metric_tables: Sequence[Table],
                 plots: dict[str, Path], analysis_tables: Sequence[Table], notes: Sequence[str],
                 runs: Sequence[Run], max_samples_per_run: int = 100,
-                monitor: Monitor | None = None) -> str:
+                monitor: Monitor | None = None,
+                comparison_tables: Sequence[Table] = (), baseline: str = "rag") -> str:
     """The whole report page as one HTML string (embeds the PNGs)."""
     figs = "".join(
         f'<figure><img class="plot" alt="{_e(stem)}" src="{data_uri(p)}">'
@@ -209,6 +210,9 @@ def render_page(title: str, intro: str, metric_tables: Sequence[Table],
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1><p>{_e(intro)}</p>",
         "<h2>Metrics</h2>", "".join(t.to_html() for t in metric_tables),
+        f"<h2>Against {_e(baseline)}: paired differences</h2>",
+        "".join(t.to_html() for t in comparison_tables)
+        or f"<p class='muted'>No {_e(baseline)} run with the same settings to compare with.</p>",
         "<h2>Plots</h2>", figs or "<p class='muted'>No data to plot.</p>",
         "<h2>Analysis: the three limitations</h2>",
         "".join(t.to_html() for t in analysis_tables),
