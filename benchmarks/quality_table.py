@@ -4,6 +4,9 @@ and how often R2P's answer repair fired (from the traces in records.jsonl).
 
     .venv/bin/python benchmarks/quality_table.py runs/quality
 
+Then r2p against rag and think on the same queries: the first official metric's difference with
+its 95 % paired-bootstrap interval (``*`` when it excludes 0) and wins / ties / losses.
+
 Repair columns (R2P variants only): ``repair`` = share of queries whose final answer is a
 repair (the chosen candidate carries a failed ``answer_repair`` check); ``prior`` = share of
 queries whose final answer is the user's most frequent label (or the first label), the
@@ -63,5 +66,30 @@ def main(sweep: str) -> None:
               f"| {f'{rp:.2f}' if r2p else '-'} | {f'{pr:.2f}' if r2p else '-'} | {n} |")
 
 
+def deltas(sweep: str, method: str = "r2p", baselines: tuple[str, ...] = ("rag", "think")) -> None:
+    """``method`` against each baseline on the same queries: the first official metric's
+    difference with its 95 % paired-bootstrap interval, and wins / ties / losses."""
+    from r2p.report.compare import compare_runs
+    from r2p.report.runs import load_runs
+
+    runs = load_runs([Path(sweep)])
+    print(f"\n| task | {method} vs | metric | Δ [95% CI] | wins / ties / losses | n |")
+    print("|---|---|---|---|---|---|")
+    for run in sorted((r for r in runs if r.method == method), key=lambda r: r.name):
+        for base_name in baselines:
+            base = next((b for b in runs if b.method == base_name
+                         and b.name == run.name.replace(f"-{method}-", f"-{base_name}-")), None)
+            c = compare_runs(run, base) if base is not None else None
+            if c is None:
+                continue
+            key = next(iter(c.metrics))
+            _, _, d = c.metrics[key]
+            mark = " *" if d.significant else ""
+            task = run.name.split(f"-{method}-")[0]
+            print(f"| {task} | {base_name} | {key} | {d.delta:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]"
+                  f"{mark} | {c.wins} / {c.ties} / {c.losses} | {c.n} |")
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "runs/quality")
+    deltas(sys.argv[1] if len(sys.argv) > 1 else "runs/quality")
