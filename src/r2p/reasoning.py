@@ -79,4 +79,34 @@ def merge_reasoning(content: str, reasoning_field: str | None) -> Split:
     return Split(reasoning="\n".join(parts), answer=inline.answer, closed=inline.closed)
 
 
-__all__ = ["THINK_CLOSE", "THINK_OPEN", "Split", "merge_reasoning", "split_reasoning"]
+def join_prefill(rendered: str, prefill: str | None) -> str:
+    r"""The prompt that continues ``prefill`` after the ``rendered`` generation prompt, without
+    opening a second think block.
+
+    Templates of reasoning models (R1 distills, QwQ) end their generation prompt with
+    ``<think>\n``: the model starts inside its thought. A method that prefills
+    ``"<think>\n" + thought`` (R2P's interventions, think's closing call) then continues that
+    same block; the tag and the whitespace the template already wrote are not repeated. Any
+    other prefill is appended as it is. The result depends only on the two strings, so the
+    prompts of successive continuations share their prefix byte for byte (prompt cache).
+
+    Example:
+        >>> join_prefill("<|assistant|>\n<think>\n", "<think>\nStage 1 -")
+        '<|assistant|>\n<think>\nStage 1 -'
+        >>> join_prefill("<|assistant|>\n", "<think>\nStage 1 -")
+        '<|assistant|>\n<think>\nStage 1 -'
+    """
+    if not prefill:
+        return rendered
+    idx = rendered.rfind(THINK_OPEN)
+    head = prefill.lstrip()
+    if idx < 0 or rendered[idx + len(THINK_OPEN):].strip() or not head.startswith(THINK_OPEN):
+        return rendered + prefill
+    tail = rendered[idx + len(THINK_OPEN):]  # the whitespace the template put after the tag
+    rest = head[len(THINK_OPEN):]
+    rest = rest[len(tail):] if rest.startswith(tail) else rest.lstrip("\n") if tail else rest
+    return rendered + rest
+
+
+__all__ = ["THINK_CLOSE", "THINK_OPEN", "Split", "join_prefill", "merge_reasoning",
+           "split_reasoning"]

@@ -143,6 +143,8 @@ class FakeBackend:
             callable ``(messages, prefill) -> str``. A list item that is an exception is raised.
         native_reasoning: behave like a reasoning model behind a server with a reasoning parser:
             a ``<think>...</think>`` part of the reply goes to ``Completion.reasoning``.
+        thought_prefill: with ``native_reasoning``, behave like an engine that can continue a
+            prefill inside the native thought (as ``llamacpp`` and ``hf`` can).
 
     Attributes:
         calls: one dict per request: ``messages``, ``prefill``, ``max_tokens``, ``temperature``,
@@ -156,7 +158,7 @@ class FakeBackend:
     name = "fake"
 
     def __init__(self, replies: Script | None = None, *, native_reasoning: bool = False,
-                 **_ignored: Any) -> None:
+                 thought_prefill: bool = False, **_ignored: Any) -> None:
         if replies is None:
             replies = []
         if isinstance(replies, str):
@@ -167,6 +169,7 @@ class FakeBackend:
         self._replies: Any = list(replies) if isinstance(replies, tuple) else replies
         self._next = 0
         self.native_reasoning = native_reasoning
+        self.thought_prefill = thought_prefill
         self.calls: list[dict[str, Any]] = []
         self._last_prompt: list[str] = []
         self._lock = threading.Lock()
@@ -223,7 +226,7 @@ class FakeBackend:
         completion_tokens = 0
         for raw in raws:
             reasoning = ""
-            if self.native_reasoning and "</think>" in raw:
+            if self.native_reasoning and prefill is None and "</think>" in raw:
                 sp = split_reasoning(raw, started_open=True)
                 reasoning, raw = sp.reasoning, sp.answer
             text, reason = apply_limits(raw, stop, max_tokens)

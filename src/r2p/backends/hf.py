@@ -28,7 +28,7 @@ from r2p.errors import (
     MissingDependencyError,
     ModelNotFoundError,
 )
-from r2p.reasoning import THINK_OPEN, merge_reasoning
+from r2p.reasoning import THINK_OPEN, join_prefill, merge_reasoning
 from r2p.types import Choice, Completion, Message, Usage
 
 INSTALL = "pip install 'r2p[hf]'"
@@ -93,6 +93,8 @@ class HFBackend:
     """
 
     name = "hf"
+    thought_prefill = True
+    """The prompt is rendered here: a prefill can continue inside a native thought."""
 
     def __init__(self, model: str, *, gguf_file: str | None = None, device: str | None = None,
                  dtype: str | None = None, native_reasoning: bool | None = None,
@@ -150,7 +152,7 @@ class HFBackend:
                 [dict(m) for m in messages], tokenize=False, add_generation_prompt=True)
         except Exception as e:  # jinja errors (e.g. roles the template rejects)
             raise BackendError(f"hf backend: chat template failed: {e}") from e
-        return str(text) + (prefill or "")
+        return join_prefill(str(text), prefill)
 
     def _encode(self, messages: Sequence[Message], prefill: str | None, max_tokens: int) -> Any:
         ids = self.tokenizer(self.render(messages, prefill), add_special_tokens=False,
@@ -180,8 +182,9 @@ class HFBackend:
                 [_StopOnText(self.tokenizer, stops, self._torch)])
         return kw
 
-    def _split(self, text: str) -> tuple[str, str]:
-        if self.native_reasoning:
+    def _split(self, text: str, prefill: str | None = None) -> tuple[str, str]:
+        # with a prefill the caller owns the thought (it may continue inside one): raw text
+        if self.native_reasoning and prefill is None:
             sp = merge_reasoning(text, None)
             return sp.answer, sp.reasoning
         return text, ""
@@ -213,7 +216,7 @@ class HFBackend:
             text, stopped = _cut_at_stop(
                 self.tokenizer.decode(row, skip_special_tokens=True), stop)
             reason = "stop" if stopped or ended or len(row) < max_tokens else "length"
-            answer, reasoning = self._split(text)
+            answer, reasoning = self._split(text, prefill)
             choices.append(Choice(answer, reasoning, reason))
         usage = Usage(int(ids.shape[1]), 0, n_generated)
         first = choices[0]
@@ -226,7 +229,7 @@ class HFBackend:
         """Stream text through a ``TextIteratorStreamer``; ``close()`` stops generation."""
         kw = self._gen_kwargs(max_tokens, temperature, top_p, stop, 1)
         ids = self._encode(messages, prefill, max_tokens)
-        return HFStream(self, ids, kw, stop, seed)
+        return HFStream(self, ids, kw, stop, seed, prefill)
 
     def identity(self) -> dict[str, Any]:
         """Model id (and GGUF file) plus the device."""
@@ -248,10 +251,12 @@ class HFStream:
     """A :class:`~r2p.backends.base.Stream` over ``model.generate`` running in a thread."""
 
     def __init__(self, backend: HFBackend, ids: Any, kw: dict[str, Any],
-                 stop: Sequence[str] | None, seed: int | None) -> None:
+                 stop: Sequence[str] | None, seed: int | None,
+                 prefill: str | None = None) -> None:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         self._b, self._stop, self._t0 = backend, stop, time.perf_counter()
+        self._prefill = prefill
         self._n_prompt = int(ids.shape[1])
         self._closed = threading.Event()
         self._pieces: list[str] = []
@@ -321,7 +326,7 @@ class HFStream:
             reason = "abort"
         else:
             reason = "length" if self._n_tokens >= self._max and not stopped else "stop"
-        answer, reasoning = self._b._split(text)
+        answer, reasoning = self._b._split(text, self._prefill)
         return Completion(answer, reasoning, reason, Usage(self._n_prompt, 0, self._n_tokens),
                           time.perf_counter() - self._t0)
 

@@ -41,7 +41,7 @@ from typing import Any
 from r2p.backends._stream import ThreadStream, translate_error
 from r2p.backends.models import file_sha256, read_gguf, resolve_model
 from r2p.errors import BackendError, BadResponseError, ConfigError, MissingDependencyError
-from r2p.reasoning import THINK_OPEN, split_reasoning
+from r2p.reasoning import THINK_OPEN, join_prefill, split_reasoning
 from r2p.types import Choice, Completion, Message, Usage
 
 INSTALL = "pip install 'r2p[llamacpp]'"
@@ -84,6 +84,8 @@ class LlamaCppBackend:
         base_url: the engine's loopback HTTP listener (OpenAI-compatible), e.g.
             ``http://127.0.0.1:43073``.
         native_reasoning: the template opens a ``<think>`` block by itself.
+        thought_prefill: True: a prefill can continue inside the thought (the template's own
+            ``<think>`` is not repeated, see :func:`r2p.reasoning.join_prefill`).
         path: the GGUF file.
 
     Raises:
@@ -94,6 +96,8 @@ class LlamaCppBackend:
     """
 
     name = "llamacpp"
+    thought_prefill = True
+    """The prompt is a raw string: a prefill can continue inside a native thought."""
 
     def __init__(
         self,
@@ -206,7 +210,7 @@ class LlamaCppBackend:
             raise ConfigError(f"llamacpp: need max_tokens >= 0 and n >= 1 "
                               f"(got {max_tokens}, {n})")
         body: dict[str, Any] = {
-            "prompt": self.render(messages) + (prefill or ""),
+            "prompt": join_prefill(self.render(messages), prefill),
             "max_tokens": int(max_tokens), "temperature": float(temperature),
             "top_p": float(top_p), "cache_prompt": True, "stream": stream,
         }

@@ -41,7 +41,7 @@ import httpx
 
 from r2p.backends import _http
 from r2p.errors import BackendError, BadResponseError, ConfigError, ServerUnreachableError
-from r2p.reasoning import merge_reasoning
+from r2p.reasoning import THINK_CLOSE, THINK_OPEN, join_prefill, merge_reasoning
 from r2p.types import Choice, Completion, Message, Usage
 
 PREFILL_MODES = ("auto", "continue_final_message", "trailing_assistant", "prefix",
@@ -115,6 +115,7 @@ class OpenAIStream:
     def __init__(self, backend: OpenAIBackend, resp: httpx.Response, kind: str,
                  prefill: str | None, strip_prefix: bool, started: float) -> None:
         self._b, self._resp, self._kind = backend, resp, kind
+        self._prefill = prefill
         self._strip = _PrefixStripper((prefill or "") if strip_prefix else "")
         self._started = started
         self._content: list[str] = []
@@ -191,7 +192,7 @@ class OpenAIStream:
             for _ in self:
                 pass
         content = "".join(self._content)
-        text, reasoning = self._b._split(content, "".join(self._reasoning))
+        text, reasoning = self._b._split(content, "".join(self._reasoning), self._prefill)
         usage = self._usage
         if self._closed and not usage.completion_tokens:
             # the final usage event never came: count chunks (servers send about one token each)
@@ -214,6 +215,11 @@ class OpenAIBackend:
         native_reasoning: the model thinks natively (e.g. an R1 distill behind a reasoning
             parser): methods then do not prefill ``<think>``, and an inline ``<think>`` block in
             the content is split into ``Completion.reasoning``.
+        thought_prefill: whether a prefill may continue *inside* a native thought (R2P then
+            intervenes in the thought itself instead of by a follow-up turn). Default: True in
+            ``raw_completions`` mode, where the prompt is rendered by the server's template and
+            a think tag the template already opened is not repeated; False otherwise (an R1
+            template drops everything before ``</think>`` from a continued assistant turn).
         timeout: seconds to wait for a response (connecting: at most 5 s).
         max_retries: retries for refused connections, timeouts, 429 and 5xx.
         retry_backoff: first backoff in seconds (doubles each retry, at most 8 s).
@@ -230,7 +236,8 @@ class OpenAIBackend:
 
     def __init__(self, base_url: str | Sequence[str], model: str, *,
                  api_key_env: str = "OPENAI_API_KEY", prefill_mode: str = "auto",
-                 native_reasoning: bool = False, timeout: float = 600.0, max_retries: int = 3,
+                 native_reasoning: bool = False, thought_prefill: bool | None = None,
+                 timeout: float = 600.0, max_retries: int = 3,
                  retry_backoff: float = 0.5, extra_body: dict[str, Any] | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -246,6 +253,7 @@ class OpenAIBackend:
         self.model = model
         self.prefill_mode = prefill_mode
         self.native_reasoning = native_reasoning
+        self._thought_prefill = thought_prefill
         self.max_retries, self.retry_backoff = max_retries, retry_backoff
         self.extra_body = dict(extra_body or {})
         self._pool = _http.ServerPool([_normalize_url(u) for u in urls])
@@ -257,7 +265,8 @@ class OpenAIBackend:
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
         self._kind: str | None = None  # "llamacpp" | "generic", probed lazily
-        self._render_cache: OrderedDict[str, list[int]] = OrderedDict()
+        self._render_cache: OrderedDict[str, tuple[str | None, list[int]]] = OrderedDict()
+        self._open_ids: dict[str, list[int]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ plumbing
@@ -297,9 +306,25 @@ class OpenAIBackend:
         return "trailing_assistant" if self.server_kind() == "llamacpp" else \
             "continue_final_message"
 
-    def _split(self, content: str, reasoning_field: str) -> tuple[str, str]:
+    @property
+    def thought_prefill(self) -> bool:
+        """Whether a prefill may continue inside a native thought (see the class docstring)."""
+        if self._thought_prefill is not None:
+            return self._thought_prefill
+        return self.resolved_prefill_mode() == "raw_completions"
+
+    def _split(self, content: str, reasoning_field: str,
+               prefill: str | None = None) -> tuple[str, str]:
         """(text, reasoning): the field always goes to reasoning; inline ``<think>`` only when
-        the model reasons natively (otherwise the caller's own prefill/parse owns it)."""
+        the model reasons natively (otherwise the caller's own prefill/parse owns it).
+
+        With a prefill the caller owns the thought and gets the raw continuation: a reasoning
+        field the server's parser split off is put back in front, closed by ``</think>`` when
+        an answer followed it."""
+        if prefill is not None and reasoning_field.strip():
+            return (reasoning_field + (THINK_CLOSE + content if content.strip() else "")), ""
+        if prefill is not None:
+            return content, ""
         if self.native_reasoning:
             sp = merge_reasoning(content, reasoning_field)
             return sp.answer, sp.reasoning
@@ -307,11 +332,17 @@ class OpenAIBackend:
 
     # ------------------------------------------------------------------ payloads
     def _render(self, messages: list[dict[str, Any]], prefill: str) -> list[int]:
-        """Token ids of the templated prompt plus the prefill (for ``raw_completions``)."""
+        """Token ids of the templated prompt plus the prefill (for ``raw_completions``).
+
+        A prefill that opens a think block the template already opened (R1 distills end the
+        generation prompt with ``<think>\n``) continues that block: the tag is not repeated
+        (:func:`r2p.reasoning.join_prefill` on the rendered text with llama.cpp; on the token
+        ids of the tag with vLLM, whose ``/tokenize`` renders the template itself)."""
         key = json.dumps(messages, sort_keys=True)
         with self._lock:
-            ids = self._render_cache.get(key)
-        if ids is None:
+            hit = self._render_cache.get(key)
+        if hit is None:
+            rendered: str | None = None
             if self.server_kind() == "llamacpp":
                 rendered = _http.parse_json(
                     self._send("/apply-template", {"messages": messages}, root=True),
@@ -324,18 +355,34 @@ class OpenAIBackend:
                 ids = self._tokenize({"model": self.model, "messages": messages,
                                       "add_generation_prompt": True,
                                       "add_special_tokens": False})
+            hit = (rendered, ids)
             with self._lock:
-                self._render_cache[key] = ids
+                self._render_cache[key] = hit
                 while len(self._render_cache) > 256:
                     self._render_cache.popitem(last=False)
+        rendered, ids = hit
         if not prefill:
             return list(ids)
-        if self.server_kind() == "llamacpp":
-            tail = self._tokenize({"content": prefill, "add_special": False,
-                                   "parse_special": False})
-        else:
-            tail = self._tokenize({"model": self.model, "prompt": prefill,
-                                   "add_special_tokens": False})
+        if rendered is not None:  # llama.cpp: join on the text
+            tail_text = join_prefill(rendered, prefill)[len(rendered):]
+            tail = self._tokenize({"content": tail_text, "add_special": False,
+                                   "parse_special": False}) if tail_text else []
+            return list(ids) + tail
+        tail_text = prefill
+        head = prefill.lstrip()
+        if head.startswith(THINK_OPEN):
+            for opened in (THINK_OPEN + "\n", THINK_OPEN):
+                open_ids = self._open_ids.get(opened)
+                if open_ids is None:  # asked once per backend
+                    open_ids = self._tokenize({"model": self.model, "prompt": opened,
+                                               "add_special_tokens": False})
+                    self._open_ids[opened] = open_ids
+                if open_ids and list(ids[-len(open_ids):]) == open_ids:
+                    tail_text = head[len(opened):] if head.startswith(opened) else \
+                        head[len(THINK_OPEN):].lstrip("\n")
+                    break
+        tail = self._tokenize({"model": self.model, "prompt": tail_text,
+                               "add_special_tokens": False}) if tail_text else []
         return list(ids) + tail
 
     def _tokenize(self, payload: dict[str, Any]) -> list[int]:
@@ -411,7 +458,7 @@ class OpenAIBackend:
                 raise BadResponseError(f"{self.model}: choice content is not text: {ch!r:.200}")
             if mode == "trailing_assistant" and prefill and content.startswith(prefill):
                 content = content[len(prefill):]
-            text, reasoning = self._split(content, rfield)
+            text, reasoning = self._split(content, rfield, prefill)
             choices.append(Choice(text, reasoning, _finish(ch.get("finish_reason"))))
         first = choices[0]
         return Completion(first.text, first.reasoning, first.finish_reason, _usage(data),

@@ -212,17 +212,27 @@ class R2PMethod:
                 backend: Backend) -> Prediction:
         """Answer ``sample`` with HRT (+RPI) thoughts, cross-referenced by SRM."""
         log = CallLog()
+        # a native reasoning model is steered inside its own thought when the engine can
+        # continue a prefill there (llamacpp, hf, openai raw_completions); otherwise RPI checks
+        # the finished thought and corrects by a follow-up turn
         native = bool(getattr(backend, "native_reasoning", False))
+        follow_up = native and not bool(getattr(backend, "thought_prefill", False))
         messages = hrt_messages(task, sample, retrieved, version=self.prompt_version,
                                 template=None if self.hrt else "plain_think")
         texts = retrieved_texts(task, retrieved)
-        start = "" if native else thought_prefill(self.hrt)
+        start = "" if follow_up else thought_prefill(self.hrt)
+        log.event("check", name="rpi_mode", ok=True, stage=None,
+                  detail=("follow-up turns (the engine cannot continue inside the native "
+                          "thought)" if follow_up else
+                          "inside the native thought" if native else "inside the thought "
+                          "(<think> prefilled)"))
         results: list[ThoughtResult] = []
         n = self.n_candidates
         for i in range(n):
             tag = {"candidate": i} if n > 1 else {}
             r = run_thought(backend, messages, task, texts,
-                            self._config(task, native, self.seed + i), log, tag=tag, start=start)
+                            self._config(task, follow_up, self.seed + i), log, tag=tag,
+                            start=start)
             self._repair(task, retrieved, r, log, i if n > 1 else None)
             results.append(r)
             if self.early_stop and 1 < len(results) < n and self._decided(task, results):
