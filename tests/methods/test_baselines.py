@@ -197,7 +197,7 @@ def test_think_closes_an_unfinished_thought_and_asks_for_the_answer() -> None:
         Sample("q", LAMP3_INPUT, []), get_task("LaMP_3"), PROFILE3, fb)
     assert fb.calls[0]["max_tokens"] == 28
     second = fb.calls[1]["prefill"]
-    assert second.startswith("<think>\n") and second.endswith("\n</think>\n\nAnswer: ")
+    assert second.startswith("<think>\n") and second.endswith("\n</think>\n\nAnswer:")
     assert pred.answer == "3" and pred.n_calls == 2
     assert pred.format_ok is False  # the raw output never gave an answer by itself
     checks = _checks(pred)

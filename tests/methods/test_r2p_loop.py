@@ -92,7 +92,7 @@ def test_cap_closes_the_thought_and_asks_for_the_answer() -> None:
     cap = [c for c in _events(pred, "check") if c["name"] == "intervention_cap"]
     assert len(cap) == 1 and not cap[0]["ok"]
     last = fb.calls[-1]["prefill"]
-    assert last.endswith("</think>\n\nAnswer: ") and "Time to give the answer" in last
+    assert last.endswith("</think>\n\nAnswer:") and "Time to give the answer" in last
     assert TASK.format_hint in last
     assert pred.answer == "4" and pred.n_calls == 4
 
@@ -132,7 +132,7 @@ def test_answer_off_format_is_corrected_once() -> None:
     ])
     inj = _events(pred, "intervention")
     assert [e["reason"] for e in inj] == ["answer_format"]
-    assert fb.calls[-1]["prefill"].endswith(inj[0]["text"] + "\n</think>\n\nAnswer: ")
+    assert fb.calls[-1]["prefill"].endswith(inj[0]["text"] + "\n</think>\n\nAnswer:")
     assert pred.answer == "5" and pred.format_ok
 
 
@@ -198,10 +198,12 @@ def test_invalid_label_falls_back_to_the_users_most_frequent_label() -> None:
 def test_empty_text_answer_is_taken_from_the_draft_in_stage_three_or_left_empty() -> None:
     task = get_task("LaMP_7")
     sample = Sample("t", "Paraphrase the following tweet: sunny day at the beach", [])
-    fb = FakeBackend([f"x\n{S2} [P1].\n{S3} Draft:\nbeach day in the sun!</think>\n\n", ""])
+    fb = FakeBackend([f"x\n{S2} [P1].\n{S3} Draft:\nbeach day in the sun!</think>\n\n", "",
+                      ""])  # no answer after either cue
     pred = R2PMethod(rpi=False, srm=False).predict(sample, task, RETRIEVED, fb)
     assert pred.answer == "beach day in the sun!" and not pred.format_ok
-    fb = FakeBackend([f"x\n{S2} [P1].\n{S3}</think>\n\n", "Stage 3 - Response: again"])
+    fb = FakeBackend([f"x\n{S2} [P1].\n{S3}</think>\n\n", "Stage 3 - Response: again",
+                      "Stage 3 - Response: again"])
     pred = R2PMethod(rpi=False, srm=False).predict(sample, task, RETRIEVED, fb)
     assert pred.answer == "" and not pred.format_ok  # no draft: no invented text
 

@@ -94,9 +94,12 @@ def test_answer_cue_is_an_option_of_r2p_and_think() -> None:
     pred = get_method("think", answer_cue="Score: ", max_thought_tokens=8).predict(
         REVIEW, RATING, REVIEW_ITEMS, fb)
     assert fb.calls[-1]["prefill"].endswith("</think>\n\nScore: ") and pred.answer == "4"
-    assert get_method("r2p", answer_cue="").options()["answer_cue"] == ""
+    assert get_method("r2p", answer_cue="").options()["answer_cue"] == [""]
+    assert get_method("r2p").options()["answer_cue"] == ["Answer:", "Final answer: "]
     with pytest.raises(ConfigError, match="answer_cue"):
         R2PMethod(answer_cue=3)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="answer_cue"):
+        get_method("think", answer_cue=[])
     with pytest.raises(ConfigError, match="early_stop"):
         R2PMethod(early_stop="no")  # type: ignore[arg-type]
 
@@ -127,3 +130,22 @@ def test_a_text_answer_citing_a_profile_item_is_no_answer_and_is_asked_again() -
     fmt = [e for e in pred.trace if e["type"] == "check" and e["name"] == "answer_format"]
     assert not fmt[0]["ok"] and "method's own text" in fmt[0]["detail"]
     assert pred.answer == "lovin the beach weather #beachlife"
+
+
+def test_a_second_cue_is_tried_only_when_the_first_gives_no_answer() -> None:
+    think = ["One digit.", f"{S2} [P1] gave 4 to a gift card.", f"{S3} So 4.</think>"]
+    fb = FakeBackend([*think, "", "4"])  # nothing after "Answer:", then "4"
+    pred = R2PMethod(srm=False).predict(REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert fb.calls[-2]["prefill"].endswith("</think>\n\nAnswer:")
+    assert fb.calls[-1]["prefill"].endswith("</think>\n\nFinal answer: ")
+    present = [e for e in pred.trace if e.get("name") == "answer_present"]
+    assert len(present) == 1 and not present[0]["ok"] and pred.answer == "4" and pred.format_ok
+    assert pred.interventions == 0  # asking again is no intervention
+    fb = FakeBackend([*think, "4"])
+    R2PMethod(srm=False).predict(REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert len(fb.calls) == 4  # a valid first answer: no second cue
+    fb = FakeBackend(["the user likes it", "", "5"])  # think: same fallback
+    pred = get_method("think", max_thought_tokens=8).predict(REVIEW, RATING, REVIEW_ITEMS, fb)
+    assert [c["prefill"][-14:] for c in fb.calls[1:]] == ["</think>\n\nAnswer:"[-14:],
+                                                         "\n\nFinal answer: "[-14:]]
+    assert pred.answer == "5"

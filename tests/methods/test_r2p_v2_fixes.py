@@ -69,6 +69,7 @@ def test_repair_after_the_cap_ignores_the_closing_line_that_names_the_format() -
         f"{S2} [P1] gave 4 to a gift card; [P2] gave 4 too.",
         f"{S3} Hmm. Wait. Hmm. Wait. Hmm.",  # hesitation run -> cap (0 interventions allowed)
         "no idea",
+        "still no idea",  # asked once more, after the second cue
     ])
     pred = R2PMethod(srm=False, max_interventions=0).predict(REVIEW, RATING, ITEMS, fb)
     assert "Time to give the answer" in pred.reasoning
@@ -124,7 +125,7 @@ def test_loop_in_stage_three_closes_the_thought_keeping_the_first_draft() -> Non
     pred = R2PMethod(srm=False).predict(TWEET_Q, TWEET, ITEMS, fb)
     assert [e["reason"] for e in pred.trace if e["type"] == "intervention"] == ["loop"]
     last = fb.calls[-1]["prefill"]
-    assert last.endswith("I have my answer now.\n</think>\n\nAnswer: ")
+    assert last.endswith("I have my answer now.\n</think>\n\nAnswer:")
     assert pred.answer == "beach day in the sun!" and pred.format_ok
 
 

@@ -11,8 +11,10 @@ Reasoning is always stripped first, through :func:`r2p.reasoning.split_reasoning
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from r2p.errors import ConfigError
 from r2p.reasoning import split_reasoning
 from r2p.tasks import Task
 
@@ -28,9 +30,36 @@ _PREAMBLE = re.compile(
     re.IGNORECASE,
 )
 _THINK_TAG_LINE = re.compile(r"\s*(?:[<\[]\s*/?\s*think\s*[>\]]\s*)+", re.IGNORECASE)
-ANSWER_CUE = "Answer: "
-"""Prefilled after ``</think>`` when a method asks for the answer (the model writes what
-follows); shared by ``think`` and R2P so both are asked the same way."""
+ANSWER_CUES = ("Answer:", "Final answer: ")
+"""Prefilled after ``</think>`` when a method asks for the answer, tried in order until the
+model writes a valid answer (one more short call per cue, only when needed); shared by
+``think`` and R2P so both are asked the same way. ``"Answer:"`` first: it ends where a BPE
+tokenizer ends a word, while a trailing space leaves the model a token boundary it rarely saw
+(Qwen2.5-0.5B then numbers its answer "1. ..."); ``"Final answer: "`` second: SmolLM2-135M
+often stops right after a bare ``"Answer:"``. Measured in ``benchmarks/QUALITY.md``."""
+ANSWER_CUE = ANSWER_CUES[0]
+"""The first cue (kept for callers that want one)."""
+
+
+def answer_cues(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The ``answer_cue`` option as a tuple of cues: a string is one cue (``""``: none), a list
+    is tried in order, None is the default :data:`ANSWER_CUES`.
+
+    Raises:
+        ConfigError: not a string or a non-empty list of strings.
+
+    Example:
+        >>> answer_cues("Rating:"), answer_cues(["A:", "B: "]), answer_cues(None)[0]
+        (('Rating:',), ('A:', 'B: '), 'Answer:')
+    """
+    if value is None:
+        return ANSWER_CUES
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(c, str) for c in value):
+        return tuple(value)
+    raise ConfigError(f"answer_cue must be a string or a non-empty list of strings, got "
+                      f"{value!r}")
 
 _QUOTES = "\"'“”‘’`*"
 _EMPHASIS = re.compile(r"(\*{1,2}|_{2})([^*_\n]+?)\1")
@@ -276,5 +305,5 @@ def normalize(task: Task, output: str, *, started_open: bool = False,
 
 
 __all__ = [
-    "ANSWER_CUE", "Answer", "introduces_answer", "normalize", "normalize_label", "normalize_rating",
+    "ANSWER_CUE", "ANSWER_CUES", "Answer", "answer_cues", "introduces_answer", "normalize", "normalize_label", "normalize_rating",
     "normalize_text", "stated_choice"]

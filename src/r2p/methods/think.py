@@ -27,7 +27,7 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError
-from r2p.methods.answers import ANSWER_CUE
+from r2p.methods.answers import answer_cues, normalize
 from r2p.methods.common import CallLog
 from r2p.methods.rag import RAGMethod
 from r2p.reasoning import THINK_CLOSE, THINK_OPEN, merge_reasoning, split_reasoning
@@ -54,8 +54,9 @@ class ThinkMethod(RAGMethod):
 
     Args:
         max_thought_tokens: thought budget in tokens (default 512).
-        answer_cue: text prefilled after ``</think>`` when the answer has to be asked for
-            (default ``"Answer: "``, the same as R2P's; ``""`` for none).
+        answer_cue: text prefilled after ``</think>`` when the answer has to be asked for, or
+            a list tried in order while no valid answer comes (default
+            ``["Answer:", "Final answer: "]``, the same as R2P's; ``""`` for none).
         **options: as :class:`~r2p.methods.rag.RAGMethod` (``max_tokens`` is the answer
             budget after the thought).
 
@@ -66,15 +67,15 @@ class ThinkMethod(RAGMethod):
     name = "think"
 
     def __init__(self, *, max_thought_tokens: int = DEFAULT_THOUGHT_TOKENS,
-                 answer_cue: str = ANSWER_CUE, **options: Any) -> None:
+                 answer_cue: str | list[str] | tuple[str, ...] | None = None,
+                 **options: Any) -> None:
         if not isinstance(max_thought_tokens, int) or max_thought_tokens < 1:
             raise ConfigError(
                 f"max_thought_tokens must be a positive integer, got {max_thought_tokens!r}")
-        if not isinstance(answer_cue, str):
-            raise ConfigError(f"answer_cue must be a string, got {answer_cue!r}")
+        cues = answer_cues(answer_cue)
         super().__init__(**options)
         self.max_thought_tokens = max_thought_tokens
-        self.answer_cue = answer_cue
+        self.answer_cue = list(cues)
 
     def predict(
         self, sample: Sample, task: Task, retrieved: list[Retrieved], backend: Backend
@@ -119,12 +120,19 @@ class ThinkMethod(RAGMethod):
                 log.event("check", name="answer_present", ok=False, stage=None,
                           detail="the thought closed with no answer; the answer asked for")
             repaired = True
-            cont = f"{THINK_OPEN}\n{thought}\n{THINK_CLOSE}\n\n{self.answer_cue}"
-            c2 = log.generate(backend, messages, prefill=cont, max_tokens=answer_budget,
-                              **self.settings())
-            raw = split_reasoning(c2.text).answer
-            log.event("segment", stage=None, part="answer", text=c2.text, forced=True,
-                      tokens=c2.usage.completion_tokens, finish_reason=c2.finish_reason)
+            cues = self.answer_cue or [""]
+            for i, cue in enumerate(cues):
+                cont = f"{THINK_OPEN}\n{thought}\n{THINK_CLOSE}\n\n{cue}"
+                c2 = log.generate(backend, messages, prefill=cont, max_tokens=answer_budget,
+                                  **self.settings())
+                raw = split_reasoning(c2.text).answer
+                log.event("segment", stage=None, part="answer", text=c2.text, forced=True,
+                          tokens=c2.usage.completion_tokens, finish_reason=c2.finish_reason)
+                if i + 1 == len(cues) or normalize(task, raw, task_input=sample.input).valid:
+                    break
+                log.event("check", name="answer_present", ok=False, stage=None,
+                          detail=f"no answer after the cue {cue!r} ({raw[:40]!r}); asking "
+                                 f"after {cues[i + 1]!r}")
         log.event("check", name="thought_budget", ok=n_thought <= self.max_thought_tokens,
                   stage=None, value=n_thought,
                   detail=f"{n_thought} thought tokens (budget {self.max_thought_tokens})")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r2p.backends.base import Backend
-from r2p.methods.answers import ANSWER_CUE, Answer, normalize
+from r2p.methods.answers import ANSWER_CUE, ANSWER_CUES, Answer, normalize
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.monitor import (
     STAGE_MARKERS,
@@ -116,7 +116,8 @@ class RPIConfig:
         temperature: sampling temperature.
         seed: sampling seed (None: engine default).
         native: the backend thinks natively (no ``<think>`` prefill possible).
-        answer_cue: prefilled after ``</think>`` when the answer is asked for.
+        answer_cues: prefilled after ``</think>`` when the answer is asked for, tried in
+            order while the model writes no valid answer.
     """
 
     hrt: bool = True
@@ -130,7 +131,7 @@ class RPIConfig:
     temperature: float = 0.0
     seed: int | None = None
     native: bool = False
-    answer_cue: str = ANSWER_CUE
+    answer_cues: tuple[str, ...] = ANSWER_CUES
 
 
 @dataclass
@@ -373,15 +374,19 @@ class ThoughtRunner:
     def _answer(self, thought: str, after: str | None) -> tuple[str, Answer]:
         """Get (or complete) the answer after ``</think>``, intervening on its format."""
         retried = False
+        cues = self.cfg.answer_cues or ("",)
+        cue_i = 0
         while True:
-            if after is None or not after.strip():
+            asked = after is None or not after.strip()
+            if asked:
                 # the cue after the closed thought: without it a small instruct model often
                 # writes "</think>" or "<think>" again instead of the answer
-                prefill = THINK + thought.rstrip() + "\n</think>\n\n" + self.cfg.answer_cue
+                prefill = THINK + thought.rstrip() + "\n</think>\n\n" + cues[cue_i]
                 # a model that starts a stage marker here is not answering: stop it early
                 c = self._gen(prefill, self.cfg.answer_tokens, list(STAGE_MARKERS))
                 self._segment(c.text, c, None)
                 after = c.text
+            assert after is not None
             raw = split_reasoning(after).answer if "</think>" in after.lower() else after.strip()
             marks = marker_positions(raw)
             if marks:  # the model went on with the template instead of answering
@@ -391,6 +396,13 @@ class ThoughtRunner:
                     and echoes_scaffold(ans.text, self.scaffold()))
             if echo:  # a parroted correction or format line is no answer
                 ans = Answer(ans.text, False, False)
+            if asked and not ans.valid and cue_i + 1 < len(cues):
+                self._record([Check("answer_present", False, f"no answer after the cue "
+                                    f"{cues[cue_i]!r} ({raw[:40]!r}); asking after "
+                                    f"{cues[cue_i + 1]!r}", None, None)])
+                cue_i += 1
+                after = None
+                continue
             ok = ans.format_ok
             check = Check("answer_format", ok, f"answer {raw[:60]!r} "
                           f"{'fits' if ok else 'does not fit'}: {self.task.format_hint}"
@@ -536,6 +548,7 @@ def run_thought(backend: Backend, messages: list[Message], task: Task,
 
 __all__ = [
     "ANSWER_CUE",
+    "ANSWER_CUES",
     "MAX_SEGMENTS",
     "RPIConfig",
     "ThoughtResult",

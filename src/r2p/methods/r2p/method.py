@@ -29,7 +29,13 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError
-from r2p.methods.answers import ANSWER_CUE, Answer, introduces_answer, normalize, stated_choice
+from r2p.methods.answers import (
+    Answer,
+    answer_cues,
+    introduces_answer,
+    normalize,
+    stated_choice,
+)
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.hrt import (
     PROMPT_VERSION,
@@ -107,8 +113,9 @@ class R2PMethod:
         early_stop: SRM stops sampling candidates once the decision is fixed: for labels and
             ratings when no remaining candidate can change the vote's winner (exact), for
             text when a strict majority of the ``n_candidates`` wrote the same answer.
-        answer_cue: text prefilled after ``</think>`` when the answer is asked for (default
-            ``"Answer: "``; ``""`` for none).
+        answer_cue: text prefilled after ``</think>`` when the answer is asked for, or a list
+            of them tried in order while the model writes no valid answer (default
+            ``["Answer:", "Final answer: "]``; ``""`` for none).
 
     Raises:
         ConfigError: an option is out of range or unknown.
@@ -121,7 +128,8 @@ class R2PMethod:
                  max_thought_tokens: int = 600, segment_tokens: int = 96,
                  answer_tokens: int | None = None, grounding_threshold: float = 0.25,
                  prompt_version: str = PROMPT_VERSION, early_stop: bool = True,
-                 answer_cue: str = ANSWER_CUE, **unknown: Any) -> None:
+                 answer_cue: str | list[str] | tuple[str, ...] | None = None,
+                 **unknown: Any) -> None:
         if unknown:
             raise ConfigError(f"unknown R2P option(s) {sorted(unknown)}; choose from: "
                               "hrt, rpi, srm, n_candidates, max_interventions, stage_budgets, "
@@ -166,12 +174,10 @@ class R2PMethod:
         self.answer_tokens = answer_tokens
         self.grounding_threshold = grounding_threshold
         self.prompt_version = prompt_version
-        if not isinstance(answer_cue, str):
-            raise ConfigError(f"R2P option answer_cue must be a string, got {answer_cue!r}")
         if not isinstance(early_stop, bool):
             raise ConfigError(f"R2P option early_stop must be true or false, got {early_stop!r}")
         self.early_stop = early_stop
-        self.answer_cue = answer_cue
+        self.answer_cues = answer_cues(answer_cue)
         self.name = self._name()
 
     def _name(self) -> str:
@@ -194,7 +200,7 @@ class R2PMethod:
                 "segment_tokens": self.segment_tokens, "answer_tokens": self.answer_tokens,
                 "grounding_threshold": self.grounding_threshold,
                 "prompt_version": self.prompt_version, "early_stop": self.early_stop,
-                "answer_cue": self.answer_cue}
+                "answer_cue": list(self.answer_cues)}
 
     def __repr__(self) -> str:
         return f"R2PMethod(name={self.name!r})"
@@ -206,7 +212,7 @@ class R2PMethod:
             segment_tokens=self.segment_tokens,
             answer_tokens=self.answer_tokens or ANSWER_TOKENS[task.kind],
             grounding_threshold=self.grounding_threshold, temperature=self.temperature,
-            seed=seed, native=native, answer_cue=self.answer_cue)
+            seed=seed, native=native, answer_cues=self.answer_cues)
 
     def predict(self, sample: Sample, task: Task, retrieved: list[Retrieved],
                 backend: Backend) -> Prediction:
