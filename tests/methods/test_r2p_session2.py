@@ -149,3 +149,26 @@ def test_a_second_cue_is_tried_only_when_the_first_gives_no_answer() -> None:
     assert [c["prefill"][-14:] for c in fb.calls[1:]] == ["</think>\n\nAnswer:"[-14:],
                                                          "\n\nFinal answer: "[-14:]]
     assert pred.answer == "5"
+
+
+def test_an_answer_with_a_parroted_correction_keeps_its_own_part() -> None:
+    # the loop correction "I am going in circles. I have my answer now." closes the thought in
+    # stage 3; the model appends it to its tweet: the tweet is kept, not the whole line refused
+    loopy = f"{S3} lovin the beach. lovin the beach weather today. lovin the beach weather today."
+    fb = FakeBackend(["the tweet.", f"{S2} [P1] writes lowercase with hashtags.", loopy,
+                      " lovin the beach weather. I am going in circles.",
+                      "I am going in circles."])  # the format retry only parrots
+    pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
+    fmt = [e for e in pred.trace if e["type"] == "check" and e["name"] == "answer_format"]
+    assert "own text removed" in fmt[0]["detail"] and not fmt[0]["ok"]
+    assert len(fb.calls) == 5  # no second cue once a valid answer is in hand
+    assert pred.answer == "lovin the beach weather." and not pred.format_ok
+
+
+def test_a_format_retry_that_makes_it_worse_keeps_the_earlier_valid_answer() -> None:
+    fb = FakeBackend(["the tweet.", f"{S2} [P1] writes lowercase with hashtags.",
+                      f"{S3} lovin the beach.</think>1. lovin the beach weather #beachlife",
+                      "Wait, my answer must be the paraphrased tweet on a single line"])
+    pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
+    assert pred.interventions == 1  # the format correction was tried ...
+    assert pred.answer == "lovin the beach weather #beachlife"  # ... and its echo not taken

@@ -376,6 +376,7 @@ class ThoughtRunner:
         retried = False
         cues = self.cfg.answer_cues or ("",)
         cue_i = 0
+        best: tuple[str, Answer] | None = None  # the first valid answer, kept if a retry fails
         while True:
             asked = after is None or not after.strip()
             if asked:
@@ -394,9 +395,17 @@ class ThoughtRunner:
             ans = normalize(self.task, raw)
             echo = (self.task.kind == "generation" and ans.valid
                     and echoes_scaffold(ans.text, self.scaffold()))
-            if echo:  # a parroted correction or format line is no answer
-                ans = Answer(ans.text, False, False)
-            if asked and not ans.valid and cue_i + 1 < len(cues):
+            cleaned = False
+            if echo:  # a parroted correction or format line is no answer; what is left once
+                # the method's own sentences are removed may be one (not in the format, though)
+                rest = normalize(self.task, strip_scaffold(raw, self.scaffold()))
+                if rest.valid and not echoes_scaffold(rest.text, self.scaffold()):
+                    ans, cleaned = Answer(rest.text, False, True), True
+                else:
+                    ans = Answer(ans.text, False, False)
+            if ans.valid and (best is None or (ans.format_ok and not best[1].format_ok)):
+                best = (raw, ans)
+            if asked and not ans.valid and best is None and cue_i + 1 < len(cues):
                 self._record([Check("answer_present", False, f"no answer after the cue "
                                     f"{cues[cue_i]!r} ({raw[:40]!r}); asking after "
                                     f"{cues[cue_i + 1]!r}", None, None)])
@@ -406,11 +415,14 @@ class ThoughtRunner:
             ok = ans.format_ok
             check = Check("answer_format", ok, f"answer {raw[:60]!r} "
                           f"{'fits' if ok else 'does not fit'}: {self.task.format_hint}"
-                          + (" (it repeats the method's own text)" if echo else ""), None,
+                          + (" (the method's own text removed)" if cleaned else
+                             " (it repeats the method's own text)" if echo else ""), None,
                           None if ok else len(thought))
             self._record([check])
             if (ok or not self.cfg.rpi or retried
                     or self.interventions >= self.cfg.max_interventions):
+                if not ans.valid and best is not None:  # a retry made it worse: keep the valid
+                    return best
                 return raw, ans
             retried = True  # one format correction per thought: a second rarely differs
             fix = (f"Wait, my answer must be {self.task.format_hint}. "
