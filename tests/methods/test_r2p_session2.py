@@ -172,3 +172,16 @@ def test_a_format_retry_that_makes_it_worse_keeps_the_earlier_valid_answer() -> 
     pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
     assert pred.interventions == 1  # the format correction was tried ...
     assert pred.answer == "lovin the beach weather #beachlife"  # ... and its echo not taken
+
+
+def test_text_answers_need_a_letter_and_contracted_echoes_are_caught() -> None:
+    from r2p.methods.answers import normalize_text
+    from r2p.methods.r2p.intervene import echoes_scaffold
+
+    for junk in (".", "1.", "...", "17", "- -"):
+        assert not normalize_text(TWEET, junk).valid, junk
+    assert normalize_text(TWEET, "Über 9000!").valid and normalize_text(TWEET, "ok").valid
+    fix = "I am going in circles. I have my answer now."
+    assert echoes_scaffold("I'm going in circles.", [fix])
+    assert echoes_scaffold("I’m going in circles.", [fix])  # typographic apostrophe
+    assert not echoes_scaffold("I'm going to the beach today", [fix])

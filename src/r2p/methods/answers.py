@@ -61,6 +61,7 @@ def answer_cues(value: str | Sequence[str] | None) -> tuple[str, ...]:
     raise ConfigError(f"answer_cue must be a string or a non-empty list of strings, got "
                       f"{value!r}")
 
+_LETTER = re.compile(r"[^\W\d_]")
 _QUOTES = "\"'“”‘’`*"
 _EMPHASIS = re.compile(r"(\*{1,2}|_{2})([^*_\n]+?)\1")
 _BULLET = re.compile(r"^(?:[-*•>#]+\s+|\d+[.)]\s+)")
@@ -201,7 +202,8 @@ def normalize_text(task: Task, raw: str) -> Answer:
     """First non-empty line without preamble, markdown emphasis or wrapping quotes.
 
     "Here is the paraphrased tweet:" alone on a line is skipped in favour of the next line.
-    ``format_ok`` when the raw answer was exactly one clean line.
+    ``format_ok`` when the raw answer was exactly one clean line. An answer without a single
+    letter (``"."``, ``"1."``) is not valid.
     """
     lines = [ln.strip() for ln in raw.strip().splitlines() if ln.strip()]
     n_raw = len(lines)
@@ -215,7 +217,8 @@ def normalize_text(task: Task, raw: str) -> Answer:
         cleaned = _PREAMBLE.sub("", _unmark(lines[1]).lstrip(",;: ")).strip()
     cleaned = _strip_quotes(cleaned)
     ok = n_raw == 1 and cleaned == first
-    return Answer(cleaned, ok, bool(cleaned))
+    # a text answer has at least one letter: "." or "1." left by a cut is no answer
+    return Answer(cleaned, ok, bool(_LETTER.search(cleaned)))
 
 
 _PIECES = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -59,8 +59,15 @@ _WORDS_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CITATION_RE = re.compile(r"\[P\d+\]")
 
 
+_CONTRACTIONS = (("n't", " not"), ("'m", " am"), ("'re", " are"), ("'ve", " have"),
+                 ("'ll", " will"), ("'d", " would"))
+
+
 def _word_runs(text: str, n: int = ECHO_WORDS) -> set[tuple[str, ...]]:
-    words = _WORDS_RE.findall(text.lower())
+    low = text.lower().replace("\u2019", "'")
+    for short, full in _CONTRACTIONS:  # "I'm going in circles" repeats "I am going in circles"
+        low = low.replace(short, full)
+    words = _WORDS_RE.findall(low)
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
@@ -80,6 +87,8 @@ def echoes_scaffold(answer: str, scaffold: list[str] | tuple[str, ...]) -> bool:
         >>> echoes_scaffold("peach cobbler is the best pie", ["the tweet on a single line"])
         False
         >>> echoes_scaffold("[P4] @JenJan why do you always have stalkers", [])
+        True
+        >>> echoes_scaffold("I'm going in circles.", ["I am going in circles. I have my answer now."])
         True
     """
     if _CITATION_RE.search(answer):  # the template's [P1] notation: a copied item or a note
