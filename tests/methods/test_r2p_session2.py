@@ -35,6 +35,11 @@ def _thought(stage2: str, answer: str) -> str:
     return f"a label.\n{S2} {stage2}\n{S3} {answer}.</think>{answer}"
 
 
+def _checks(pred: object, name: str) -> list[dict]:
+    return [e for e in pred.trace  # type: ignore[attr-defined]
+            if e["type"] == "check" and e["name"] == name]
+
+
 def _n_thoughts(pred: object) -> int:
     return len([e for e in pred.trace if e["type"] == "candidate"])  # type: ignore[attr-defined]
 
@@ -127,7 +132,7 @@ def test_a_text_answer_citing_a_profile_item_is_no_answer_and_is_asked_again() -
                       f"{S3} lovin the beach.</think>[P1] lovin the sun today!! #beachlife",
                       "lovin the beach weather #beachlife"])
     pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
-    fmt = [e for e in pred.trace if e["type"] == "check" and e["name"] == "answer_format"]
+    fmt = _checks(pred, "answer_format")
     assert not fmt[0]["ok"] and "method's own text" in fmt[0]["detail"]
     assert pred.answer == "lovin the beach weather #beachlife"
 
@@ -159,7 +164,7 @@ def test_an_answer_with_a_parroted_correction_keeps_its_own_part() -> None:
                       " lovin the beach weather. I am going in circles.",
                       "I am going in circles."])  # the format retry only parrots
     pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEET_ITEMS, fb)
-    fmt = [e for e in pred.trace if e["type"] == "check" and e["name"] == "answer_format"]
+    fmt = _checks(pred, "answer_format")
     assert "own text removed" in fmt[0]["detail"] and not fmt[0]["ok"]
     assert len(fb.calls) == 5  # no second cue once a valid answer is in hand
     assert pred.answer == "lovin the beach weather." and not pred.format_ok

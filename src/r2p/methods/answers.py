@@ -173,6 +173,8 @@ _SCALE = re.compile(
     r"|\bscale\s+of\s+5\b|(?:/|\bout\s+of\s+)5(?:\.0)?\b",
     re.IGNORECASE,
 )
+_RATING_DIGIT = re.compile(r"(?<![\d.])([1-5])(?:\.0+)?(?![\d]|\.\d)")
+"""A rating digit 1-5, also written "4.0"; not part of a longer number."""
 _WORD_DIGITS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 
 
@@ -187,7 +189,7 @@ def normalize_rating(task: Task, raw: str) -> Answer:
     if text in (task.labels or ()):
         return Answer(text, True, True)
     scrubbed = _SCALE.sub(" ", text)
-    m = re.search(r"(?<![\d.])([1-5])(?:\.0+)?(?![\d]|\.\d)", scrubbed)
+    m = _RATING_DIGIT.search(scrubbed)
     if m is None:
         m = re.search(r"(?<![\d.])([1-5])(?![\d])", scrubbed)
     if m:
@@ -229,7 +231,7 @@ def _labels_in(task: Task, text: str) -> set[str]:
     labels = task.labels or ()
     if task.kind == "rating":
         scrubbed = _SCALE.sub(" ", text)
-        found = set(re.findall(r"(?<![\d.])([1-5])(?:\.0+)?(?![\d]|\.\d)", scrubbed))
+        found = set(_RATING_DIGIT.findall(scrubbed))
         found |= {_WORD_DIGITS[w.lower()] for w in
                   re.findall(r"\b(one|two|three|four|five)\b", scrubbed, re.IGNORECASE)}
         return found

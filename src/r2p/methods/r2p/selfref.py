@@ -25,6 +25,18 @@ VOTE_BASE = 0.5
 """Weight of a valid but ungrounded candidate in the vote."""
 
 
+def _tally(answers: list[str], supports: list[float],
+           valid: list[bool]) -> tuple[dict[str, float], dict[str, float]]:
+    """Per answer: the summed vote weight of its valid candidates, and their best support."""
+    tallies: dict[str, float] = {}
+    best_support: dict[str, float] = {}
+    for a, s, ok in zip(answers, supports, valid):
+        if ok:
+            tallies[a] = tallies.get(a, 0.0) + VOTE_BASE + max(0.0, min(1.0, s))
+            best_support[a] = max(best_support.get(a, 0.0), s)
+    return tallies, best_support
+
+
 def weighted_vote(answers: list[str], supports: list[float],
                   valid: list[bool]) -> tuple[int, dict[str, float]]:
     """Pick the answer with the largest total weight.
@@ -38,13 +50,7 @@ def weighted_vote(answers: list[str], supports: list[float],
         ``(index of the first candidate giving the winning answer, tallies per answer)``.
         With no valid candidate, the first candidate is returned with empty tallies.
     """
-    tallies: dict[str, float] = {}
-    best_support: dict[str, float] = {}
-    for a, s, ok in zip(answers, supports, valid):
-        if not ok:
-            continue
-        tallies[a] = tallies.get(a, 0.0) + VOTE_BASE + max(0.0, min(1.0, s))
-        best_support[a] = max(best_support.get(a, 0.0), s)
+    tallies, best_support = _tally(answers, supports, valid)
     if not tallies:
         return 0, {}
     order = {a: answers.index(a) for a in tallies}
@@ -68,10 +74,7 @@ def vote_decided(answers: list[str], supports: list[float], valid: list[bool],
     """
     if remaining <= 0:
         return True
-    tallies: dict[str, float] = {}
-    for a, s, ok in zip(answers, supports, valid):
-        if ok:
-            tallies[a] = tallies.get(a, 0.0) + VOTE_BASE + max(0.0, min(1.0, s))
+    tallies, _ = _tally(answers, supports, valid)
     ranked = sorted(tallies.values(), reverse=True) + [0.0, 0.0]
     return ranked[0] - ranked[1] > remaining * (VOTE_BASE + 1.0) + 1e-9
 
