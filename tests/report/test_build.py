@@ -31,7 +31,8 @@ def _check_png(data: bytes) -> None:
 def test_report_files_tables_plots(sweep: Path, tmp_path: Path) -> None:
     out = tmp_path / "rep"
     written = build_report([sweep], out)
-    assert {"report.md", "report.html", "plots/metric_vs_k_LaMP_7.png",
+    assert {"report.md", "report.html", "plots/quality_vs_tokens.png",
+            "plots/quality_vs_seconds.png", "plots/metric_vs_k_LaMP_7.png",
             "plots/metric_vs_k_LaMP_3.png", "plots/gen_tokens_per_method.png",
             "plots/format_ok_per_method.png", "plots/interventions_per_method.png"} == set(written)
     for rel, path in written.items():
@@ -58,7 +59,7 @@ def test_html_is_self_contained_with_tables_and_traces(sweep: Path, tmp_path: Pa
     assert "<th>rouge-1</th>" in page and "<td class=\"num\">0.4000</td>" in page
     # every plot embedded as a data URI, and nothing fetched from elsewhere
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(uris) == 5
+    assert len(uris) == 7
     for u in uris:
         _check_png(base64.b64decode(u))
     assert not re.search(r'(src|href)="(?!data:)', page)

@@ -57,7 +57,7 @@ def test_report_from_real_runs(shared_data: Path, tmp_path: Path) -> None:
     from PIL import Image
 
     pngs = [p for rel, p in written.items() if rel.endswith(".png")]
-    assert len(pngs) == 4
+    assert len(pngs) == 6  # 2 quality-against-cost, 1 metric against k, 3 bars
     for p in pngs:
         with Image.open(p) as im:
             assert im.format == "PNG" and im.size[0] > 100

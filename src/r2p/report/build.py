@@ -16,7 +16,7 @@ from r2p.errors import DataError
 from r2p.report.analysis import analysis_tables, analyze, load_monitor
 from r2p.report.compare import compare_all, comparison_tables
 from r2p.report.html import render_page
-from r2p.report.plots import make_plots
+from r2p.report.plots import make_cost_plots, make_plots
 from r2p.report.runs import Run, load_runs
 from r2p.report.tables import Table, metrics_tables, runs_table
 
@@ -35,9 +35,20 @@ def _intro(runs: Sequence[Run]) -> str:
 def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
                     plots: dict[str, Path], out_dir: Path, analysis: Sequence[Table],
                     notes: Sequence[str], comparisons: Sequence[Table] = (),
-                    baseline: str = "rag") -> str:
-    """The Markdown report (plots linked relative to ``out_dir``)."""
-    lines = [f"# {TITLE}", "", _intro(runs), "", "## Metrics", ""]
+                    baseline: str = "rag", cost_plots: dict[str, Path] | None = None,
+                    cost_notes: Sequence[str] = ()) -> str:
+    """The Markdown report (plots linked relative to ``out_dir``); quality against cost first."""
+    lines = [f"# {TITLE}", "", _intro(runs), ""]
+    if cost_plots is not None:
+        lines += ["## Quality against cost", "",
+                  "Each panel is a task; each point a method: x = cost per query, y = the "
+                  "task's first official metric (its axis says which way is better).", ""]
+        for stem, p in cost_plots.items():
+            lines += [f"![{stem}]({p.relative_to(out_dir).as_posix()})", ""]
+        if not cost_plots:
+            lines += ["No run has both a metric and a cost.", ""]
+        lines += [f"- {n}" for n in cost_notes] + ([""] if cost_notes else [])
+    lines += ["## Metrics", ""]
     for t in metric_tables:
         lines += [t.to_markdown(), ""]
     lines += [f"## Against {baseline}: paired differences", ""]
@@ -70,7 +81,7 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
 
     Returns:
         ``{relative path: absolute path}`` of every written file, e.g. ``"report.html"``,
-        ``"plots/metric_vs_k_LaMP_7.png"``.
+        ``"plots/quality_vs_tokens.png"``, ``"plots/metric_vs_k_LaMP_7.png"``.
 
     Raises:
         DataError: a path is not a run/sweep directory, or one of its files is malformed.
@@ -85,6 +96,7 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
         raise DataError(f"{out_dir}: exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     m_tables = metrics_tables(runs)
+    cost_plots, cost_notes = make_cost_plots(runs, out_dir / "plots")
     plots = make_plots(runs, out_dir / "plots")
     monitor = load_monitor()
     result = analyze(runs, monitor)
@@ -95,13 +107,15 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
         notes.append("unfinished runs left out: " + ", ".join(p.name for p in skipped))
     md = out_dir / "report.md"
     md.write_text(render_markdown(runs, m_tables, plots, out_dir, a_tables, notes, c_tables,
-                                  baseline), encoding="utf-8")
+                                  baseline, cost_plots, cost_notes), encoding="utf-8")
     page = out_dir / "report.html"
     page.write_text(render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes, runs,
-                                max_samples_per_run, monitor, c_tables, baseline),
+                                max_samples_per_run, monitor, c_tables, baseline,
+                                cost_plots, cost_notes),
                     encoding="utf-8")
     written = {"report.md": md, "report.html": page}
-    written.update({p.relative_to(out_dir).as_posix(): p for p in plots.values()})
+    for p in [*cost_plots.values(), *plots.values()]:
+        written[p.relative_to(out_dir).as_posix()] = p
     return written
 
 

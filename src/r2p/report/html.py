@@ -195,20 +195,42 @@ def render_samples(runs: Sequence[Run], max_per_run: int, monitor: Monitor | Non
     return "".join(out) or "<p class='muted'>No per-sample records in these runs.</p>"
 
 
+def _figures(plots: dict[str, Path]) -> str:
+    return "".join(
+        f'<figure><img class="plot" alt="{_e(stem)}" src="{data_uri(p)}">'
+        f"<figcaption>{_e(stem)}</figcaption></figure>" for stem, p in plots.items())
+
+
+def render_cost_section(cost_plots: dict[str, Path], cost_notes: Sequence[str] = ()) -> str:
+    """The report's first section: quality against cost per query (tokens, then seconds)."""
+    notes_html = "".join(f"<li>{_e(n)}</li>" for n in cost_notes)
+    return "".join([
+        "<h2>Quality against cost</h2>",
+        "<p class='muted'>Each panel is a task; each point a method: x = cost per query, "
+        "y = the task's first official metric (its axis says which way is better).</p>",
+        _figures(cost_plots) or "<p class='muted'>No run has both a metric and a cost.</p>",
+        f"<ul class='note'>{notes_html}</ul>" if notes_html else "",
+    ])
+
+
 def render_page(title: str, intro: str, metric_tables: Sequence[Table],
                 plots: dict[str, Path], analysis_tables: Sequence[Table], notes: Sequence[str],
                 runs: Sequence[Run], max_samples_per_run: int = 100,
                 monitor: Monitor | None = None,
-                comparison_tables: Sequence[Table] = (), baseline: str = "rag") -> str:
-    """The whole report page as one HTML string (embeds the PNGs)."""
-    figs = "".join(
-        f'<figure><img class="plot" alt="{_e(stem)}" src="{data_uri(p)}">'
-        f"<figcaption>{_e(stem)}</figcaption></figure>" for stem, p in plots.items())
+                comparison_tables: Sequence[Table] = (), baseline: str = "rag",
+                cost_plots: dict[str, Path] | None = None,
+                cost_notes: Sequence[str] = ()) -> str:
+    """The whole report page as one HTML string (embeds the PNGs).
+
+    ``cost_plots`` (quality against cost) open the page, before the metrics tables.
+    """
+    figs = _figures(plots)
     notes_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
     return "".join([
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1><p>{_e(intro)}</p>",
+        render_cost_section(cost_plots, cost_notes) if cost_plots is not None else "",
         "<h2>Metrics</h2>", "".join(t.to_html() for t in metric_tables),
         f"<h2>Against {_e(baseline)}: paired differences</h2>",
         "".join(t.to_html() for t in comparison_tables)
@@ -224,4 +246,5 @@ def render_page(title: str, intro: str, metric_tables: Sequence[Table],
     ])
 
 
-__all__ = ["CSS", "data_uri", "render_event", "render_page", "render_sample", "render_samples"]
+__all__ = ["CSS", "data_uri", "render_cost_section", "render_event", "render_page",
+           "render_sample", "render_samples"]
