@@ -201,9 +201,41 @@ def test_500_garbage_is_bad_response_after_retries() -> None:
     ({"choices": [{"index": 0, "message": {"content": 5}}]}, "not text"),
 ])
 def test_malformed_200_is_bad_response(reply: Any, match: str) -> None:
-    srv = Server({"/v1/chat/completions": [reply]})
-    with pytest.raises(BadResponseError, match=match):
-        backend(srv).generate(MSGS)
+    srv = Server({"/v1/chat/completions": lambda b: reply})
+    with pytest.raises(BadResponseError, match=f"after 3 attempt.*{match}"):
+        backend(srv, max_retries=2).generate(MSGS)
+    assert len(srv.seen) == 3  # a malformed answer is retried like a 5xx
+
+
+@pytest.mark.parametrize("message", [{"role": "assistant", "content": None},
+                                     {"role": "assistant"}])
+def test_answer_without_text_is_a_bad_response_after_retries(message: dict[str, Any]) -> None:
+    reply = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+             "usage": {"prompt_tokens": 5, "completion_tokens": 0}}
+    srv = Server({"/v1/chat/completions": lambda b: reply})
+    with pytest.raises(BadResponseError, match="after 2 attempt.*no text and no reasoning"):
+        backend(srv, max_retries=1).generate(MSGS)
+    assert len(srv.seen) == 2
+    srv = Server({"/v1/chat/completions": [reply, chat("at last")]})
+    assert backend(srv).generate(MSGS).text == "at last"  # retried, then a good answer
+
+
+def test_completions_answer_without_text_is_a_bad_response() -> None:
+    srv = Server({"/v1/completions": lambda b: {"choices": [{"index": 0, "text": None}]},
+                  "/tokenize": lambda b: {"tokens": [1, 2]}})
+    with pytest.raises(BadResponseError, match="no text"):
+        backend(srv, prefill_mode="raw_completions", max_retries=0).generate(MSGS, prefill="x")
+
+
+def test_reasoning_that_spent_max_tokens_is_a_legitimate_empty_answer() -> None:
+    srv = Server({"/v1/chat/completions": lambda b: chat(
+        None, reasoning={"reasoning_content": "a long thought"}, finish="length")})
+    c = backend(srv, native_reasoning=True).generate(MSGS, max_tokens=8)
+    assert (c.text, c.reasoning, c.finish_reason) == ("", "a long thought", "length")
+    assert len(srv.seen) == 1
+    # an empty string is an answer (e.g. a stop string came first), not a missing one
+    srv = Server({"/v1/chat/completions": lambda b: chat("")})
+    assert backend(srv).generate(MSGS, prefill="<think>", stop=["</think>"]).text == ""
 
 
 @pytest.mark.parametrize("status, body, err", [

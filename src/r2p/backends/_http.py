@@ -5,7 +5,8 @@ transport policy (which server, when to retry, what an HTTP failure means) stay 
 separately testable.
 
 Policy:
-    * transient failures (refused/broken connections, timeouts, HTTP 429 and 5xx) are retried with
+    * transient failures (refused/broken connections, timeouts, HTTP 429 and 5xx, and a 200
+      answer that is not a valid completion: not JSON, no choices, no text) are retried with
       exponential backoff, a bounded number of times;
     * a server that refuses connections is taken out of rotation for ``down_s`` seconds; while
       another server is healthy, the retry goes there at once (no backoff);
@@ -40,7 +41,8 @@ _CONTEXT_HINTS = ("context length", "context size", "context_length", "exceed_co
 
 
 class Transient(Exception):
-    """A failure worth retrying. ``kind`` is ``"unreachable"``, ``"timeout"`` or ``"status"``."""
+    """A failure worth retrying. ``kind`` is ``"unreachable"``, ``"timeout"``, ``"status"`` or
+    ``"bad"`` (a 200 answer that is not a valid completion)."""
 
     def __init__(self, kind: str, url: str, detail: str, status: int | None = None,
                  retry_after: float | None = None) -> None:
@@ -173,6 +175,8 @@ def final_error(exc: Transient, attempts: int) -> BackendError:
         return RateLimitError(f"rate limited (HTTP 429) by {where}: {exc.detail}")
     if exc.kind == "status":
         return BadResponseError(f"server error HTTP {exc.status} from {where}: {exc.detail}")
+    if exc.kind == "bad":
+        return BadResponseError(f"bad response from {where}: {exc.detail}")
     if exc.kind == "timeout":
         return ServerUnreachableError(f"timed out waiting for {where}: {exc.detail}")
     return ServerUnreachableError(f"cannot reach {where}: {exc.detail}")
@@ -203,8 +207,26 @@ def send(client: httpx.Client, pool: ServerPool, method: str, path: str,
         ServerUnreachableError, RateLimitError, BadResponseError: after the retries.
         ContextLengthError, ModelNotFoundError, BackendError: at once for other 4xx answers.
     """
+    return fetch(client, pool, method, path, payload, _identity, model=model, headers=headers,
+                 stream=stream, max_retries=max_retries, backoff_s=backoff_s,
+                 max_backoff_s=max_backoff_s, on_url=on_url)
 
-    def attempt() -> httpx.Response:
+
+def _identity(resp: httpx.Response) -> httpx.Response:
+    return resp
+
+
+def fetch(client: httpx.Client, pool: ServerPool, method: str, path: str,
+          payload: dict[str, Any] | None, parse: Callable[[httpx.Response], T], *, model: str,
+          headers: dict[str, str], stream: bool = False, max_retries: int = 3,
+          backoff_s: float = 0.5, max_backoff_s: float = 8.0,
+          on_url: Callable[[str], str] | None = None) -> T:
+    """Like :func:`send`, but ``parse(response)`` runs inside each attempt: a
+    :class:`~r2p.errors.BadResponseError` it raises (a 200 answer that is not JSON, has no
+    choices or no text) is retried like a 5xx, then raised as ``BadResponseError``.
+    """
+
+    def attempt() -> T:
         base = pool.pick()
         url = (on_url(base) if on_url else base) + path
         try:
@@ -219,7 +241,11 @@ def send(client: httpx.Client, pool: ServerPool, method: str, path: str,
             raise Transient("unreachable", base, repr(e)) from e
         if resp.status_code < 400:
             pool.mark_up(base)
-            return resp
+            try:
+                return parse(resp)
+            except BadResponseError as e:
+                resp.close()
+                raise Transient("bad", base, str(e)) from e
         try:
             body = resp.read().decode("utf-8", "replace")
         except httpx.HTTPError:
@@ -282,5 +308,5 @@ def iter_sse(resp: httpx.Response) -> Iterator[dict[str, Any]]:
             yield event
 
 
-__all__ = ["ServerPool", "ServerState", "Transient", "error_message", "final_error",
+__all__ = ["ServerPool", "ServerState", "Transient", "error_message", "fetch", "final_error",
            "iter_sse", "parse_json", "send", "translate_status"]

@@ -437,7 +437,24 @@ class OpenAIBackend:
         t0 = time.perf_counter()
         path, body, mode = self._request(messages, prefill, max_tokens, temperature, top_p,
                                          stop, n, seed)
-        data = _http.parse_json(self._send(path, body), "completion")
+
+        def parse(resp: httpx.Response) -> Completion:
+            data = _http.parse_json(resp, "completion")
+            return self._completion(data, path, mode, prefill, t0)
+
+        return _http.fetch(self._client, self._pool, "POST", path, body, parse,
+                           model=self.model, headers=self._headers,
+                           max_retries=self.max_retries, backoff_s=self.retry_backoff)
+
+    def _completion(self, data: dict[str, Any], path: str, mode: str, prefill: str | None,
+                    t0: float) -> Completion:
+        """The :class:`Completion` of a JSON answer, or :class:`BadResponseError` (retried by
+        :func:`_http.fetch`) when it is not a valid completion.
+
+        A choice with no text (``content``/``text`` null or missing) and no reasoning is a bad
+        response unless its finish reason is ``length``: a reasoning model that spent all of
+        ``max_tokens`` inside its thought legitimately has no answer (the caller sees
+        ``text == ""`` with ``finish_reason == "length"``)."""
         raw_choices = data.get("choices")
         if not isinstance(raw_choices, list) or not raw_choices:
             raise BadResponseError(f"{self.model}: response has no choices: {data!r:.300}")
@@ -452,8 +469,13 @@ class OpenAIBackend:
                 msg = ch.get("message")
                 if not isinstance(msg, dict):
                     raise BadResponseError(f"{self.model}: choice without message: {ch!r:.200}")
-                content = msg.get("content") or ""
+                content = msg.get("content")
                 rfield = msg.get("reasoning_content") or msg.get("reasoning") or ""
+            if content is None and not rfield and ch.get("finish_reason") != "length":
+                raise BadResponseError(
+                    f"{self.model}: the answer has no text and no reasoning (finish reason "
+                    f"{ch.get('finish_reason')!r}): {ch!r:.200}")
+            content = "" if content is None else content
             if not isinstance(content, str) or not isinstance(rfield, str):
                 raise BadResponseError(f"{self.model}: choice content is not text: {ch!r:.200}")
             if mode == "trailing_assistant" and prefill and content.startswith(prefill):

@@ -110,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
                       and isinstance(m[k], float))
     print(f"{result.out}: {m['n']}/{result.n_total} scored ({result.n_cached} from the store), "
           f"{result.n_failed} failed; {shown}")
+    if m.get("n_truncated"):
+        print(f"r2p: {m['n_truncated']} sample(s) truncated: the model spent a call's whole "
+              "max_tokens inside its thought and gave no answer text (kept and scored; "
+              "marked 'truncated' in records.jsonl)", file=sys.stderr)
     if not result.ok:
         print(f"r2p: {result.n_failed} sample(s) failed (recorded; predictions.json and "
               f"metrics.json cover the {m['n']} that succeeded); re-run the same command to "

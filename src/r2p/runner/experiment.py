@@ -9,11 +9,14 @@ lands, and writes the run directory:
 - ``records.jsonl``: one line per scored sample (the prediction, its gold, scores, retrieved items);
 - ``predictions.json``: the official LaMP format, for the samples that succeeded;
 - ``metrics.json``: official metric keys over the successful samples, plus ``format_ok``,
-  ``gen_tokens_per_query``, ``interventions_per_query``, ``seconds_per_query``, ``n`` (scored) and
-  ``n_failed``; ``n_total`` is the size of the split after ``limit``.
+  ``gen_tokens_per_query``, ``interventions_per_query``, ``seconds_per_query``, ``n`` (scored),
+  ``n_failed`` and ``n_truncated``; ``n_total`` is the size of the split after ``limit``.
 
-A sample whose backend failed after its retries is stored as a failure, counted in ``n_failed``,
-left out of predictions and metrics, and retried by the next run.
+A sample whose backend failed after its retries (including a server that answered no text at
+all) is stored as a failure, counted in ``n_failed``, left out of predictions and metrics, and
+retried by the next run. A sample where a reasoning model spent a call's whole ``max_tokens``
+inside its thought (no answer text, finish reason ``length``) is a legitimate result: it is
+scored, marked ``truncated: true`` in its record and counted in ``n_truncated``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from r2p.errors import BackendError, ConfigError, ServerUnreachableError
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
 from r2p.runner.store import Status, canonical_json, record_key
+from r2p.runner.watch import WatchedBackend
 from r2p.tasks import Task, get_task
 from r2p.types import Retrieved, Sample
 
@@ -179,6 +183,7 @@ def compute_metrics(task: Task, records: list[dict[str, Any]], n_failed: int) ->
     )
     metrics["n"] = len(records)
     metrics["n_failed"] = n_failed
+    metrics["n_truncated"] = sum(1 for r in records if r.get("truncated"))
     return metrics
 
 
@@ -212,14 +217,15 @@ def _predict_one(
     retrieved = res.retrieve(cfg, retriever, task, sample)
     base = {"id": sample.id, "method": cfg.method,
             "retrieved": _retrieved_json(task, retrieved)}
+    watched = WatchedBackend(backend)
     try:
-        pred = method.predict(sample, task, retrieved, backend)
+        pred = method.predict(sample, task, retrieved, watched)
     except BackendError as exc:
         return "failed", {**base, "error": f"{type(exc).__name__}: {exc}",
                           "error_type": type(exc).__name__,
                           "wall_s": time.perf_counter() - t0}
     record = {**pred.to_dict(), **base, "method": pred.method or cfg.method,
-              "wall_s": time.perf_counter() - t0}
+              "truncated": watched.truncated > 0, "wall_s": time.perf_counter() - t0}
     if pred.error:
         return "failed", record
     return "ok", record
