@@ -19,6 +19,7 @@ from r2p.report.html import render_page
 from r2p.report.plots import make_cost_plots, make_plots
 from r2p.report.runs import Run, load_runs
 from r2p.report.tables import Table, metrics_tables, runs_table
+from r2p.report.yield_ import NO_INTERVENING, intervention_yield, yield_tables
 
 TITLE = "r2p report"
 
@@ -36,7 +37,8 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
                     plots: dict[str, Path], out_dir: Path, analysis: Sequence[Table],
                     notes: Sequence[str], comparisons: Sequence[Table] = (),
                     baseline: str = "rag", cost_plots: dict[str, Path] | None = None,
-                    cost_notes: Sequence[str] = ()) -> str:
+                    cost_notes: Sequence[str] = (),
+                    yields: Sequence[Table] | None = None) -> str:
     """The Markdown report (plots linked relative to ``out_dir``); quality against cost first."""
     lines = [f"# {TITLE}", "", _intro(runs), ""]
     if cost_plots is not None:
@@ -56,6 +58,11 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
         lines += [t.to_markdown(), ""]
     if not comparisons:
         lines += [f"No {baseline} run with the same settings to compare with.", ""]
+    if yields is not None:
+        lines += ["## Intervention yield", ""]
+        for t in yields:
+            lines += [t.to_markdown(), ""]
+        lines += [NO_INTERVENING, ""] if not yields else []
     lines += ["## Plots", ""]
     for stem, p in plots.items():
         lines += [f"![{stem}]({p.relative_to(out_dir).as_posix()})", ""]
@@ -78,6 +85,7 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
         max_samples_per_run: how many sample traces per run the HTML lists.
         baseline: the method every other run is compared with (paired differences with
             bootstrap intervals, :mod:`r2p.report.compare`), among runs with the same settings.
+            The intervention yield (:mod:`r2p.report.yield_`) is always against ``hrt``.
 
     Returns:
         ``{relative path: absolute path}`` of every written file, e.g. ``"report.html"``,
@@ -102,16 +110,17 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
     result = analyze(runs, monitor)
     a_tables = analysis_tables(result, runs)
     c_tables = comparison_tables(compare_all(runs, baseline))
+    y_tables = yield_tables(intervention_yield(runs))
     notes = list(result.notes)
     if skipped:
         notes.append("unfinished runs left out: " + ", ".join(p.name for p in skipped))
     md = out_dir / "report.md"
     md.write_text(render_markdown(runs, m_tables, plots, out_dir, a_tables, notes, c_tables,
-                                  baseline, cost_plots, cost_notes), encoding="utf-8")
+                                  baseline, cost_plots, cost_notes, y_tables), encoding="utf-8")
     page = out_dir / "report.html"
     page.write_text(render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes, runs,
                                 max_samples_per_run, monitor, c_tables, baseline,
-                                cost_plots, cost_notes),
+                                cost_plots, cost_notes, y_tables),
                     encoding="utf-8")
     written = {"report.md": md, "report.html": page}
     for p in [*cost_plots.values(), *plots.values()]:

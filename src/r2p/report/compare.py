@@ -144,11 +144,43 @@ def _sample_score(task: Task, arrays: dict[str, tuple[np.ndarray, Any]]) -> np.n
     return arrays[key][0]
 
 
-def _group(run: Run) -> tuple[str, ...]:
+def sample_scores(task: str | Task, golds: Sequence[str], preds: Sequence[str]) -> np.ndarray:
+    """The task's per-sample score: correctness (1/0) for classification, absolute error for
+    rating (lower is better), the first ROUGE metric for generation.
+
+    Example:
+        >>> sample_scores("LaMP_3", ["5", "3"], ["4", "3"]).tolist()
+        [1.0, 0.0]
+    """
+    t = get_task(task) if isinstance(task, str) else task
+    return _sample_score(t, _per_sample_arrays(t, list(golds), list(preds)))
+
+
+def score_lower_is_better(task: str | Task) -> bool:
+    """Whether the per-sample score of :func:`sample_scores` is an error (rating tasks)."""
+    return (get_task(task) if isinstance(task, str) else task).kind == "rating"
+
+
+def tally(a: np.ndarray, b: np.ndarray, lower_is_better: bool = False) -> tuple[int, int, int]:
+    """Per-sample wins / ties / losses of ``a`` against ``b``.
+
+    Example:
+        >>> import numpy as np
+        >>> tally(np.array([1.0, 0.0, 1.0]), np.array([0.0, 0.0, 1.0]))
+        (1, 2, 0)
+    """
+    better = (a < b) if lower_is_better else (a > b)
+    worse = (a > b) if lower_is_better else (a < b)
+    return int(better.sum()), int((a == b).sum()), int(worse.sum())
+
+
+def group_key(run: Run) -> tuple[str, ...]:
+    """The settings two runs must share to be compared (:data:`GROUP_KEYS`)."""
     return tuple(str(run.config.get(k, "")) for k in GROUP_KEYS)
 
 
-def _describe(run: Run) -> str:
+def describe_settings(run: Run) -> str:
+    """The run's settings in a few words, e.g. ``"dev k=4 bm25 llamacpp:smollm2 seed=0"``."""
     c = run.config
     return (f"{c.get('split', '')} k={c.get('k')} {run.retriever} {run.model.rsplit('/', 1)[-1]}"
             f" seed={c.get('seed')}").strip()
@@ -174,19 +206,18 @@ def compare_runs(run: Run, base: Run, *, n_resamples: int = N_RESAMPLES,
         d = paired_delta(xa, xb, aggregate=agg, n_resamples=n_resamples,
                          confidence=confidence, seed=seed)
         metrics[key] = (float(agg(xa)), float(agg(xb)), d)
-    sa, sb = _sample_score(task, a), _sample_score(task, b)
-    better = (sa < sb) if task.kind == "rating" else (sa > sb)
-    worse = (sa > sb) if task.kind == "rating" else (sa < sb)
-    return Comparison(run.task, run.method, base.method, _describe(run), len(ids), metrics,
-                      int(better.sum()), int((sa == sb).sum()), int(worse.sum()))
+    wins, ties, losses = tally(_sample_score(task, a), _sample_score(task, b),
+                               task.kind == "rating")
+    return Comparison(run.task, run.method, base.method, describe_settings(run), len(ids),
+                      metrics, wins, ties, losses)
 
 
 def compare_all(runs: Sequence[Run], baseline: str = "rag", **kw: Any) -> list[Comparison]:
     """Every run against the ``baseline`` method's run with the same settings."""
     out: list[Comparison] = []
-    bases = {_group(r): r for r in runs if r.method == baseline}
-    for r in sorted(runs, key=lambda r: (r.task, _group(r), method_rank(r.method))):
-        base = bases.get(_group(r))
+    bases = {group_key(r): r for r in runs if r.method == baseline}
+    for r in sorted(runs, key=lambda r: (r.task, group_key(r), method_rank(r.method))):
+        base = bases.get(group_key(r))
         if base is None or r is base:
             continue
         c = compare_runs(r, base, **kw)
@@ -201,7 +232,13 @@ def _per_query_name(task: str) -> str:
         t.kind, t.metrics[0])
 
 
-def _fmt_delta(d: Delta, lower_better: bool) -> str:
+def format_delta(d: Delta, lower_better: bool) -> str:
+    """``"+0.125 [-0.050, +0.300]"``, with ``(better)``/``(worse)`` when the interval excludes 0.
+
+    Example:
+        >>> format_delta(Delta(-0.5, -0.8, -0.2), lower_better=True)
+        '-0.500 [-0.800, -0.200] (better)'
+    """
     mark = ""
     if d.significant:
         good = (d.delta < 0) if lower_better else (d.delta > 0)
@@ -228,7 +265,7 @@ def comparison_tables(comparisons: Sequence[Comparison],
             for k in keys:
                 if k in c.metrics:
                     value, _, d = c.metrics[k]
-                    row += [value, _fmt_delta(d, k in LOWER_IS_BETTER)]
+                    row += [value, format_delta(d, k in LOWER_IS_BETTER)]
                 else:
                     row += [None, None]
             row.append(f"{c.wins} / {c.ties} / {c.losses}")
@@ -242,4 +279,5 @@ def comparison_tables(comparisons: Sequence[Comparison],
 
 
 __all__ = ["CONFIDENCE", "GROUP_KEYS", "N_RESAMPLES", "Comparison", "Delta", "compare_all",
-           "compare_runs", "comparison_tables", "paired_delta"]
+           "compare_runs", "comparison_tables", "describe_settings", "format_delta",
+           "group_key", "paired_delta", "sample_scores", "score_lower_is_better", "tally"]

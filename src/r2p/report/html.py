@@ -17,6 +17,7 @@ from typing import Any
 from r2p.report.analysis import Monitor, retrieved_texts
 from r2p.report.runs import Run
 from r2p.report.tables import Table, fmt, runs_table
+from r2p.report.yield_ import NO_INTERVENING
 
 SUMMARY_CHARS = 120
 
@@ -219,11 +220,14 @@ def render_page(title: str, intro: str, metric_tables: Sequence[Table],
                 monitor: Monitor | None = None,
                 comparison_tables: Sequence[Table] = (), baseline: str = "rag",
                 cost_plots: dict[str, Path] | None = None,
-                cost_notes: Sequence[str] = ()) -> str:
+                cost_notes: Sequence[str] = (),
+                yield_tables: Sequence[Table] | None = None) -> str:
     """The whole report page as one HTML string (embeds the PNGs).
 
-    ``cost_plots`` (quality against cost) open the page, before the metrics tables.
+    ``cost_plots`` (quality against cost) open the page, before the metrics tables;
+    ``yield_tables`` (intervention yield) follow the paired differences.
     """
+
     figs = _figures(plots)
     notes_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
     return "".join([
@@ -235,6 +239,9 @@ def render_page(title: str, intro: str, metric_tables: Sequence[Table],
         f"<h2>Against {_e(baseline)}: paired differences</h2>",
         "".join(t.to_html() for t in comparison_tables)
         or f"<p class='muted'>No {_e(baseline)} run with the same settings to compare with.</p>",
+        "" if yield_tables is None else "<h2>Intervention yield</h2>" + (
+            "".join(t.to_html() for t in yield_tables)
+            or f"<p class='muted'>{_e(NO_INTERVENING)}</p>"),
         "<h2>Plots</h2>", figs or "<p class='muted'>No data to plot.</p>",
         "<h2>Analysis: the three limitations</h2>",
         "".join(t.to_html() for t in analysis_tables),
