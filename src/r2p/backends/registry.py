@@ -10,8 +10,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError, MissingDependencyError, UnknownNameError
@@ -58,13 +62,25 @@ BACKENDS: dict[str, BackendSpec] = {
 }
 
 
-def get_backend(name: str, **options: Any) -> Backend:
-    """Construct the backend ``name`` with ``options``.
+def check_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``options`` for the backend ``name`` without building it (no model loads).
+
+    Every option must be a parameter of the backend's constructor, every required parameter
+    must be given, and each value must fit the parameter's type (checked with pydantic in lax
+    mode: ``"2"`` is an int, ``"true"`` a bool; ``"abc"`` is not an int).
+
+    Returns:
+        The options with their validated values.
 
     Raises:
-        UnknownNameError: no such backend (the message lists the valid names).
+        UnknownNameError: no such backend.
         MissingDependencyError: its optional dependencies are not installed.
-        ConfigError: an option the backend does not take (the message lists those it takes).
+        ConfigError: an unknown option, a missing required one, or a value of the wrong type
+            (the message names the option).
+
+    Example:
+        >>> check_options("openai", {"base_url": "http://h/v1", "model": "m", "timeout": "30"})
+        {'base_url': 'http://h/v1', 'model': 'm', 'timeout': 30.0}
     """
     spec = BACKENDS.get(name)
     if spec is None:
@@ -74,16 +90,60 @@ def get_backend(name: str, **options: Any) -> Backend:
     module, cls_name = spec.target.split(":")
     cls = getattr(importlib.import_module(module), cls_name)
     params = inspect.signature(cls).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        accepted = [n for n, p in params.items()
-                    if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                  inspect.Parameter.KEYWORD_ONLY)]
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise ConfigError(f"backend {name!r} has no option {', '.join(map(repr, unknown))}; "
-                              f"its options: {', '.join(accepted)}")
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(options)
+    accepted = [n for n, p in params.items()
+                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              inspect.Parameter.KEYWORD_ONLY)]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ConfigError(f"backend {name!r} has no option {', '.join(map(repr, unknown))}; "
+                          f"its options: {', '.join(accepted)}")
+    missing = [n for n in accepted
+               if params[n].default is inspect.Parameter.empty and n not in options]
+    if missing:
+        flags = ", ".join(_FLAGS.get(n, f"-b {n}=...") for n in missing)
+        raise ConfigError(f"backend {name!r} needs {', '.join(missing)} (give {flags})")
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # an annotation that cannot be resolved here: check names only
+        hints = {}
+    out = dict(options)
+    for key, value in options.items():
+        if key not in hints:
+            continue
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(
+                hints[key], config=ConfigDict(arbitrary_types_allowed=True))
+        except Exception:  # a type pydantic cannot check: leave it to the backend
+            continue
+        try:
+            out[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            msg = exc.errors()[0]["msg"] if exc.errors() else str(exc)
+            raise ConfigError(f"backend {name!r} option {key}: {msg} (got {value!r:.80})"
+                              ) from None
+    return out
+
+
+#: How a required backend option is given on the command line.
+_FLAGS = {"base_url": "--base-url URL", "model": "--model NAME"}
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """Construct the backend ``name`` with ``options`` (validated by :func:`check_options`).
+
+    Raises:
+        UnknownNameError: no such backend (the message lists the valid names).
+        MissingDependencyError: its optional dependencies are not installed.
+        ConfigError: an option the backend does not take (the message lists those it takes),
+            a missing required option or a value of the wrong type.
+    """
+    options = check_options(name, options)
+    module, cls_name = BACKENDS[name].target.split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
     backend: Backend = cls(**options)
     return backend
 
 
-__all__ = ["BACKENDS", "BackendSpec", "get_backend"]
+__all__ = ["BACKENDS", "BackendSpec", "check_options", "get_backend"]

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from r2p.errors import DataError
     from r2p.metrics import per_sample, score
 
+    if args.per_sample is not None and args.per_sample.is_dir():
+        raise DataError(f"--per-sample {args.per_sample}: is a directory; give a file name "
+                        "(e.g. scores.jsonl)")
     gname, golds = read_outputs(args.golds)
     pname, preds = read_outputs(args.preds)
     task = infer_task(gname, golds, args.task)

@@ -3,13 +3,15 @@
 Each module ``r2p.cli.<name>`` defines ``add_parser(subparsers)`` (registers its arguments and
 sets ``func``) and is imported only when its command runs... except that argparse needs every
 parser to print ``--help``; so the modules keep their imports of heavy code inside ``run``.
-Library errors become one line on stderr and exit status 2; never a traceback.
+Library errors (and unreadable or unwritable files) become one line on stderr and exit status 2;
+never a traceback (an unexpected exception is one line too, unless ``R2P_DEBUG=1``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -72,14 +74,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rc = func(args)
     except R2PError as exc:
-        print(f"r2p: error: {exc}", file=sys.stderr)
+        print(f"r2p: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("r2p: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file or folder r2p was pointed at cannot be read or written
+        print(f"r2p: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # A bug, not a user error; still one line (R2P_DEBUG=1 shows the traceback).
+        if os.environ.get("R2P_DEBUG"):
+            raise
+        print(f"r2p: error: unexpected {type(exc).__name__}: {_one_line(exc)} (a bug in r2p; "
+              "R2P_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
     return int(rc or 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line."""
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

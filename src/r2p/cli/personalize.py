@@ -169,7 +169,11 @@ def run(args: argparse.Namespace) -> int:
 
     task = get_task(args.task)
     validate_profile(items, task, source=str(args.profile))
-    method = get_method(args.method, **method_opts)
+    try:
+        method = get_method(args.method, **method_opts)
+    except (TypeError, ValueError) as exc:  # a value of the wrong type deep in a constructor
+        raise ConfigError(f"invalid --opt for method {args.method!r} {method_opts}: {exc}"
+                          ) from None
     from r2p.retrieval import get_retriever
 
     retriever = get_retriever(args.retriever)

@@ -398,12 +398,24 @@ STOP_AFTER_UNREACHABLE = 8
 
 
 def check_ready(cfg: RunConfig, res: Resources) -> None:
-    """Load the data and build retriever and method (no backend): fails fast on bad input."""
+    """Check everything before any model loads or is called: the data, the retriever and
+    the method (built), the backend's options (validated, not built), the run directory and
+    the record store (opened). Fails fast on bad input.
+
+    Raises:
+        R2PError: the first problem found, in one line.
+    """
+    from r2p.backends.registry import check_options
+
     task = get_task(cfg.task)
     if not res.samples(cfg, task):
         raise ConfigError(f"no samples in {cfg.data} for {task.name} split {cfg.split!r}")
     res.retriever(cfg)
     res.method(cfg)
+    check_options(cfg.backend, cfg.backend_kwargs())
+    if cfg.out.exists() and not cfg.out.is_dir():
+        raise ConfigError(f"--out {cfg.out}: exists and is not a directory")
+    res.store(cfg.store_path())
 
 
 __all__ = [

@@ -28,16 +28,17 @@ from r2p.types import Retrieved, Sample
 def _construct(factory: Any, what: str, name: str, seed: int, options: dict[str, Any]) -> Any:
     """Call ``factory(name, seed=seed, **options)``; without ``seed`` if it takes none.
 
-    A ``TypeError`` from the factory means an option it does not accept: reported as one line.
+    A ``TypeError`` or ``ValueError`` from the factory means an option it does not accept or a
+    value of the wrong type (``float("abc")`` deep in a constructor): reported as one line.
     """
     if "seed" not in options:
         try:
             return factory(name, seed=seed, **options)
-        except (TypeError, ConfigError):
+        except (TypeError, ValueError, ConfigError):
             pass  # no seed option: retried without it (a real error recurs below)
     try:
         return factory(name, **options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid {what} options for {name!r} {options}: {exc}") from None
 
 

@@ -95,6 +95,8 @@ class Store:
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version == 0:
+            self._refuse_foreign()
         if version > SCHEMA_VERSION:
             raise ConfigError(
                 f"{self.path}: store schema version {version} is newer than this r2p's "
@@ -115,6 +117,18 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _refuse_foreign(self) -> None:
+        """A database without r2p's schema version must be empty (or hold only an r2p
+        ``records`` table): r2p never adds its table to someone else's database."""
+        tables = [r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(records)")}
+        if set(tables) - {"records"} or (
+                columns and columns != {"seq", "key", "sample_id", "status", "record", "created"}):
+            raise ConfigError(f"{self.path}: not an r2p record store (it holds table(s) "
+                              f"{', '.join(sorted(tables))}); give --store a new file or an "
+                              "existing r2p store")
 
     def put(
         self, key: str, sample_id: str, record: Mapping[str, Any], status: Status = "ok"
