@@ -1,17 +1,20 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   the main job on the embedded default model (R2P on the shipped demo subset + report)
 #   make test   the test suite
-# Both create (or reuse) the virtual environment .venv and install what they need.
+# Both create (or reuse) the virtual environment .venv and install what they need, as does
+#   make study  every method on two local models and four tasks (LIMIT queries each; resumable).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 # The CPU build of torch for the optional dense-retrieval and transformers extras (tests only).
 TORCH ?= torch==2.13.0
+# Queries per task of `make study`.
+LIMIT ?= 100
 RUN_STAMP := $(VENV)/.r2p-run
 TEST_STAMP := $(VENV)/.r2p-test
 
-.PHONY: demo test install lint typecheck bench clean
+.PHONY: demo study test install lint typecheck bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +35,16 @@ install: $(RUN_STAMP)
 
 demo: $(RUN_STAMP)
 	$(BIN)/r2p demo --out runs/demo
+
+# Resumable: the sweep's record store keeps every finished sample, so a rerun computes only
+# what is missing. The table and the report are written even when some samples failed (exit
+# status 1: they are retried by the next run); a bad configuration (status 2) stops here.
+study: $(RUN_STAMP)
+	bash $(SHARED)/tools/get_quality_model.sh >/dev/null
+	$(BIN)/r2p sweep benchmarks/study.yaml --limit $(LIMIT); rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	  $(BIN)/python benchmarks/study_table.py runs/study > runs/study/TABLE.md && \
+	  $(BIN)/r2p report runs/study --out runs/study/report && \
+	  echo "runs/study/TABLE.md, runs/study/report/report.html" && exit $$rc
 
 test: $(TEST_STAMP)
 	R2P_SHARED=$(SHARED) $(BIN)/python -m pytest -q -p no:cacheprovider
