@@ -33,7 +33,8 @@ from r2p.report.plots import short_model
 from r2p.report.runs import Run, load_runs
 from r2p.report.tables import LOWER_IS_BETTER, Table, method_rank, official_metrics
 
-R2P_FAMILY = ("hrt", "hrt_rpi", "r2p", "r2p_sim")
+R2P_FAMILY = ("hrt", "r2p")
+"""Name prefixes of the R2P variants (hrt, hrt_rpi, r2p, r2p_*): the repair columns apply."""
 METHOD = "r2p"
 BASELINES = ("rag", "think")
 
@@ -83,7 +84,7 @@ def results_tables(runs: Sequence[Run]) -> list[Table]:
         for r in rows_runs:
             recs = r.scored_records
             rep = [repair_of(x) for x in recs]
-            family = r.method in R2P_FAMILY and bool(recs)
+            family = r.method.startswith(R2P_FAMILY) and bool(recs)
             n = r.metric("n")
             rows.append([short_model(r), r.method, *(r.metric(k) for k in keys),
                          r.metric("format_ok"), r.metric("gen_tokens_per_query"),

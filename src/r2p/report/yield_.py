@@ -1,8 +1,8 @@
 """Intervention yield: how often each RPI check fires, and whether the answers after it beat
 the same queries answered without RPI.
 
-For every run of a method that intervenes (its name contains ``rpi``, or it is ``r2p`` /
-``r2p_sim``), the interventions in the sample traces (``{"type": "intervention", "reason": ...}``
+For every run of a method that intervenes (its name contains ``rpi``, or it is ``r2p`` or an
+``r2p_*`` variant), the interventions in the sample traces (``{"type": "intervention", "reason": ...}``
 events, the reason being the check that fired: ``stage_order``, ``grounding``, ``loop``,
 ``stage_budget``, ``answer_format``, ``copy`` ...) are counted per check:
 
@@ -54,7 +54,7 @@ ANY = "any check"
 CHECK_ORDER = ("stage_order", "stage_budget", "loop", "grounding", "copy", "answer_format")
 NO_BASELINE = f"no {BASELINE} run to compare"
 """What the yield columns say when no run of the baseline has the same settings."""
-NO_INTERVENING = "No run of a method that intervenes (hrt_rpi, r2p, r2p_sim)."
+NO_INTERVENING = "No run of a method that intervenes (hrt_rpi, r2p and its variants)."
 """What the section says when no run intervenes."""
 
 
@@ -62,10 +62,10 @@ def intervenes(method: str) -> bool:
     """Whether ``method`` runs reasoning process intervention (RPI).
 
     Example:
-        >>> [intervenes(m) for m in ("hrt", "hrt_rpi", "r2p", "r2p_sim", "think")]
-        [False, True, True, True, False]
+        >>> [intervenes(m) for m in ("hrt", "hrt_rpi", "r2p", "r2p_sim", "r2p_llm", "think")]
+        [False, True, True, True, True, False]
     """
-    return "rpi" in method or method in ("r2p", "r2p_sim")
+    return "rpi" in method or method == "r2p" or method.startswith("r2p_")
 
 
 def intervention_reasons(record: dict[str, Any]) -> Counter[str]:
