@@ -55,7 +55,39 @@ def _dir(tmp: Path, name: str = "a-dir") -> Path:
     return p
 
 
+def _lamp3(data: Path, tmp: Path, *, gold: str = "4", dup_profile: bool = False) -> Path:
+    """A two-query LaMP_3 folder copied from the real data, with one gold or profile spoiled."""
+    folder = tmp / "lamp3" / "LaMP_3"
+    folder.mkdir(parents=True)
+    qs = json.loads((data / "LaMP_3" / "dev_questions.json").read_text())[:2]
+    golds = json.loads((data / "LaMP_3" / "dev_outputs.json").read_text())
+    by_id = {g["id"]: g["output"] for g in golds["golds"]}
+    if dup_profile:
+        qs[1]["profile"].append(dict(qs[1]["profile"][0]))
+    out = [{"id": q["id"], "output": by_id[q["id"]]} for q in qs]
+    out[1]["output"] = gold
+    (folder / "dev_questions.json").write_text(json.dumps(qs))
+    (folder / "dev_outputs.json").write_text(json.dumps({"task": "LaMP_3", "golds": out}))
+    return folder.parent
+
+
+def _config(tmp: Path, data: Path, extra: str) -> Path:
+    p = tmp / "config.yaml"
+    p.write_text(f"task: LaMP_7\ndata: {data}\nlimit: 2\n{extra}\n")
+    return p
+
+
+def _a_run(data: Path, tmp: Path) -> Path:
+    """A finished run directory (fake backend, two queries)."""
+    out = tmp / "done"
+    assert main(["run", "--task", "LaMP_7", "--data", str(data), "--limit", "2", "--method",
+                 "rag", "--no-progress", "--backend", "fake", "--model", "m", "-b",
+                 'replies=["a", "b"]', "--out", str(out)]) == 0
+    return out
+
+
 OPENAI = ["--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
+LAMP3 = ["--task", "LaMP_3", "--no-progress", "--backend", "fake", "--method", "rag"]
 
 CASES: list[Case] = [
     # -- issue item 5: these used to end in a traceback
@@ -111,6 +143,39 @@ CASES: list[Case] = [
     ("sweep file missing", lambda d, t: ["sweep", str(t / "nope.yaml")], "nope.yaml"),
     ("run --config missing",
      lambda d, t: [*_run(d, t), "--config", str(t / "nope.yaml")], "nope.yaml"),
+    # -- issue item 6: these used to be accepted, or refused only after generating
+    ("a LaMP_3 gold that is not a number (data)",
+     lambda d, t: ["data", "--task", "LaMP_3", "--data", str(_lamp3(d, t, gold="five"))],
+     "golds record 1 (id "),
+    ("a LaMP_3 gold that is not a number (run)",
+     lambda d, t: ["run", *LAMP3, "--data", str(_lamp3(d, t, gold="n/a")), "--out",
+                   str(t / "run")], "output: a LaMP_3 gold must be a number, got 'n/a'"),
+    ("duplicate profile item ids (data)",
+     lambda d, t: ["data", "--task", "LaMP_3", "--data", str(_lamp3(d, t, dup_profile=True))],
+     "duplicate profile item id"),
+    ("duplicate profile item ids (run)",
+     lambda d, t: ["run", *LAMP3, "--data", str(_lamp3(d, t, dup_profile=True)), "--out",
+                   str(t / "run")], "dev_questions.json: record 1 (id "),
+    ("config backend_options is a list",
+     lambda d, t: ["run", "--config", str(_config(t, d, "backend_options: [a, b]")),
+                   "--backend", "fake", "--no-progress", "--out", str(t / "run")],
+     "backend_options: expected a mapping"),
+    ("config k: true",
+     lambda d, t: ["run", "--config", str(_config(t, d, "k: true")), "--backend", "fake",
+                   "--no-progress", "--out", str(t / "run")], "k: Input should be a valid"),
+    ("config seed given as text",
+     lambda d, t: ["run", "--config", str(_config(t, d, "seed: '3'")), "--backend", "fake",
+                   "--no-progress", "--out", str(t / "run")], "seed"),
+    ("report --baseline that names no method",
+     lambda d, t: ["report", str(_a_run(d, t)), "--out", str(t / "rep"), "--baseline",
+                   "nosuch"], "unknown baseline method 'nosuch'"),
+    ("fake backend given an option it does not have",
+     lambda d, t: _run(d, t, "-b", "colour=red"), "no option 'colour'"),
+    ("generate --temperature -1",
+     lambda d, t: ["generate", "--backend", "fake", "--temperature", "-1", "hi"],
+     "--temperature"),
+    ("generate --top-p 5",
+     lambda d, t: ["generate", "--backend", "fake", "--top-p", "5", "hi"], "--top-p"),
     ("personalize profile missing",
      lambda d, t: ["personalize", "--task", "LaMP_7", "--profile", str(t / "nope.json"),
                    "--input", "x", "--backend", "fake"], "nope.json"),

@@ -238,3 +238,24 @@ def test_every_parser_reports_the_same_way(tmp_path: Path, monkeypatch: pytest.M
     assert needle in _err(load_questions, p, "LaMP_7")
     p.write_text(json.dumps([_q(1)]), encoding="utf-8")
     assert load_questions(p, "LaMP_7").ids == ["1"]
+
+
+def test_rating_golds_must_be_numbers_jsonl(tmp_path: Path) -> None:
+    lines = [{"id": "1", "input": "review: fine", "profile": [], "output": "4"},
+             {"id": "2", "input": "review: meh", "profile": [], "output": "four"}]
+    p = tmp_path / "r.jsonl"
+    p.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    msg = _err(load_jsonl, p, "LaMP_3")
+    assert "r.jsonl: line 2 (id '2'): output: a LaMP_3 gold must be a number, got 'four'" in msg
+    lines[1]["output"] = " 3.0 "
+    p.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    assert [s.output for s in load_jsonl(p, "LaMP_3").samples] == ["4", " 3.0 "]
+
+
+def test_duplicate_profile_item_ids_are_refused(tmp_path: Path) -> None:
+    rec = _q(1, 3)
+    rec["profile"][2]["id"] = rec["profile"][0]["id"]
+    path = _write(tmp_path / "dev_questions.json", [_q(0), rec])
+    msg = _err(load_questions, path, "LaMP_7")
+    assert "record 1 (id '1'): profile[2] (id '10'): duplicate profile item id (also " \
+           "profile[0])" in msg

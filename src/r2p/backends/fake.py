@@ -145,6 +145,8 @@ class FakeBackend:
             a ``<think>...</think>`` part of the reply goes to ``Completion.reasoning``.
         thought_prefill: with ``native_reasoning``, behave like an engine that can continue a
             prefill inside the native thought (as ``llamacpp`` and ``hf`` can).
+        model: ignored (a run passes its model name to every backend); any other option is
+            refused, as a real engine would.
 
     Attributes:
         calls: one dict per request: ``messages``, ``prefill``, ``max_tokens``, ``temperature``,
@@ -158,7 +160,7 @@ class FakeBackend:
     name = "fake"
 
     def __init__(self, replies: Script | None = None, *, native_reasoning: bool = False,
-                 thought_prefill: bool = False, **_ignored: Any) -> None:
+                 thought_prefill: bool = False, model: str | None = None) -> None:
         if replies is None:
             replies = []
         if isinstance(replies, str):

@@ -83,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-tokens must be >= 0, got {args.max_tokens}")
     if args.n < 1 or (args.stream and args.n != 1):
         raise ConfigError("--n must be >= 1, and 1 with --stream")
+    if not 0.0 <= args.temperature <= 2.0:
+        raise ConfigError(f"--temperature must be in [0, 2], got {args.temperature:g}")
+    if not 0.0 < args.top_p <= 1.0:
+        raise ConfigError(f"--top-p must be in (0, 1], got {args.top_p:g}")
     options = parse_options(args.opt)
     if args.model is not None:
         options["model"] = args.model

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from r2p.errors import ConfigError
+
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``report`` subcommand."""
@@ -29,8 +31,16 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report and print the paths written."""
+    from r2p.errors import UnknownNameError
+    from r2p.methods.registry import METHODS
     from r2p.report import build_report
+    from r2p.report.runs import load_runs
 
+    known = set(METHODS) | {r.method for r in load_runs(args.paths, [])}
+    if args.baseline not in known:  # a typo would silently compare with nothing
+        raise UnknownNameError("baseline method", args.baseline, known)
+    if args.max_samples < 0:
+        raise ConfigError(f"--max-samples must be >= 0, got {args.max_samples}")
     written = build_report(args.paths, args.out, max_samples_per_run=args.max_samples,
                            baseline=args.baseline)
     for rel in written:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from r2p.data.dataset import Dataset
 from r2p.data.jsonio import dump_json, load_json, parse_json, read_bytes
-from r2p.data.validate import record_error, validate_record
+from r2p.data.validate import check_gold, record_error, validate_record
 from r2p.errors import DataError
 from r2p.tasks import Task, get_task
 from r2p.types import Sample
@@ -143,6 +143,8 @@ def load_questions(questions_path: str | Path, task: str | Task,
                                        got_name="outputs")
         if problem:
             raise DataError(f"{opath}: {problem} ({qpath})")
+        for i, (gid, gold) in enumerate(golds.items()):
+            check_gold(task, opath, i, gid, gold)
         samples = [Sample(s.id, s.input, s.profile, golds[s.id], s.user_id) for s in samples]
     return _dataset(samples, task, qpath, split, time_based)
 
@@ -162,8 +164,10 @@ def load_jsonl(path: str | Path, task: str | Task, *, split: str = "jsonl") -> D
         if not line.strip():
             continue
         rec = parse_json(line, path, line_offset=lineno)
-        samples.append(validate_record(rec, task, path, lineno + 1, where="line",
-                                       allow_output=True))
+        sample = validate_record(rec, task, path, lineno + 1, where="line", allow_output=True)
+        if sample.output is not None:
+            check_gold(task, path, lineno + 1, sample.id, sample.output, where="line")
+        samples.append(sample)
     outputs = [s.output is not None for s in samples]
     if any(outputs) and not all(outputs):
         i = outputs.index(False)

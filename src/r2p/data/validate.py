@@ -7,6 +7,7 @@ index and, when readable, its id) and the field, e.g.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,13 @@ def record_error(path: Path, index: int, rec: Any, field: str, problem: str,
 
 def validate_profile(profile: Any, task: Task, path: Path, index: int, rec: Any,
                      *, where: str = "record") -> list[dict[str, Any]]:
-    """Check a profile list: items are objects with a string ``id`` and the task's fields."""
+    """Check a profile list: items are objects with a unique string ``id`` and the task's
+    fields."""
     if not isinstance(profile, list):
         raise record_error(path, index, rec, "profile",
                            f"expected a list, got {_tname(profile)}", where=where)
     fields = task.profile_fields
+    seen: dict[str, int] = {}
     for j, item in enumerate(profile):
         if not isinstance(item, dict):
             raise record_error(path, index, rec, f"profile[{j}]",
@@ -45,6 +48,11 @@ def validate_profile(profile: Any, task: Task, path: Path, index: int, rec: Any,
             problem = ("missing field 'id'" if "id" not in item
                        else f"'id' must be a string, got {_tname(iid)}")
             raise record_error(path, index, rec, f"profile[{j}]", problem, where=where)
+        if iid in seen:
+            raise record_error(path, index, rec, f"profile[{j}] (id {iid!r})",
+                               f"duplicate profile item id (also profile[{seen[iid]}])",
+                               where=where)
+        seen[iid] = j
         for f in fields:
             v = item.get(f)
             if not isinstance(v, _SCALAR) or isinstance(v, bool):
@@ -54,6 +62,24 @@ def validate_profile(profile: Any, task: Task, path: Path, index: int, rec: Any,
                 raise record_error(path, index, rec, f"profile[{j}] (id {iid!r})", problem,
                                    where=where)
     return profile
+
+
+def check_gold(task: Task, path: Path, index: int, sample_id: str, gold: str,
+               *, where: str = "golds record") -> None:
+    """A gold the task's metric can score: for ratings, a finite number.
+
+    Raises:
+        DataError: naming the file, the record (index and id) and the field ``output``.
+    """
+    if task.kind != "rating":
+        return
+    try:
+        ok = math.isfinite(float(gold.strip()))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise DataError(f"{path}: {where} {index} (id {sample_id!r}): output: a {task.name} "
+                        f"gold must be a number, got {gold!r}")
 
 
 def validate_record(rec: Any, task: Task, path: Path, index: int, *, where: str = "record",
@@ -95,4 +121,4 @@ def validate_record(rec: Any, task: Task, path: Path, index: int, *, where: str 
     return Sample(sid, text, profile, output, None if user_id is None else str(user_id))
 
 
-__all__ = ["record_error", "validate_profile", "validate_record"]
+__all__ = ["check_gold", "record_error", "validate_profile", "validate_record"]

@@ -31,6 +31,10 @@ NON_OUTPUT_BACKEND_OPTIONS = frozenset(
 )
 
 
+#: The options that hold a mapping of further options.
+OPTION_MAPS = ("method_options", "retriever_options", "backend_options")
+
+
 class RunConfig(BaseModel):
     """One run: a task's split, a method with options, retrieval, a backend, and bookkeeping.
 
@@ -56,21 +60,23 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Numbers and switches are strict: ``k: true`` or ``seed: "3"`` in a file is an error, not
+    # k = 1 or a silent conversion (command-line values arrive already typed).
     task: str
     data: Path
     split: str = "dev"
-    time_based: bool = False
+    time_based: bool = Field(default=False, strict=True)
     method: str = "r2p"
     method_options: dict[str, Any] = Field(default_factory=dict)
     retriever: str = "bm25"
     retriever_options: dict[str, Any] = Field(default_factory=dict)
-    k: int = Field(default=4, ge=0, le=1000)
+    k: int = Field(default=4, ge=0, le=1000, strict=True)
     backend: str = "llamacpp"
     model: str | None = "smollm2"
     backend_options: dict[str, Any] = Field(default_factory=dict)
-    seed: int = 0
-    limit: int | None = Field(default=None, ge=1)
-    concurrency: int = Field(default=1, ge=1, le=1024)
+    seed: int = Field(default=0, strict=True)
+    limit: int | None = Field(default=None, ge=1, strict=True)
+    concurrency: int = Field(default=1, ge=1, le=1024, strict=True)
     out: Path = Path("runs/run")
     store: Path | None = None
 
@@ -191,9 +197,16 @@ def build_config(
     """Merge ``layers`` (defaults < file < CLI), validate, and check names.
 
     Raises:
-        ConfigError: a missing or invalid option (one line naming the option).
+        ConfigError: a missing or invalid option (one line naming the option), e.g. a
+            ``backend_options`` that is not a mapping in any layer.
         UnknownNameError: an unknown task, method, retriever or backend.
     """
+    for layer in layers:
+        for key in OPTION_MAPS:
+            value = (layer or {}).get(key)
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(f"invalid {source}: {key}: expected a mapping of options "
+                                  f"(KEY: VALUE), got {type(value).__name__} {value!r:.80}")
     merged = merge_layers(*layers)
     try:
         cfg = RunConfig.model_validate(merged)
@@ -206,6 +219,7 @@ def build_config(
 
 __all__ = [
     "NON_OUTPUT_BACKEND_OPTIONS",
+    "OPTION_MAPS",
     "RunConfig",
     "build_config",
     "check_names",
