@@ -87,6 +87,9 @@ def add_parser(subparsers: Any) -> None:
     )
     add_run_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run of a different configuration in --out (by default it "
+                        "is refused; the same configuration resumes)")
     p.set_defaults(func=run)
 
 
@@ -101,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(file_layer, cli_layer(args), source=source)
     res = Resources()
     try:
-        check_ready(cfg, res)
-        result = run_experiment(cfg, resources=res, progress=not args.no_progress)
+        check_ready(cfg, res, overwrite=args.overwrite)
+        result = run_experiment(cfg, resources=res, progress=not args.no_progress,
+                                overwrite=args.overwrite)
     finally:
         res.close()
     m = result.metrics

@@ -21,6 +21,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="list the runs and the estimated number of model calls; run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace run directories that hold a run of a different configuration")
     p.set_defaults(func=run)
 
 
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
               f"model calls (an estimate: interventions depend on the model; cached samples "
               f"are not called); outputs would go to {sweep.out}")
         return 0
-    rows, failed = run_sweep(sweep, progress=not args.no_progress)
+    rows, failed = run_sweep(sweep, progress=not args.no_progress, overwrite=args.overwrite)
     print(f"{len(rows)} runs done; summary: {sweep.out / 'summary.md'} and "
           f"{sweep.out / 'summary.csv'}; runs in {sweep.out / 'runs'}")
     if failed:

@@ -36,6 +36,7 @@ from typing import Any
 from r2p.errors import BackendError, ConfigError, ServerUnreachableError
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
+from r2p.runner.rundir import RUN_FILES, check_out_dir, config_fields, write_text_atomic
 from r2p.runner.store import Status, canonical_json, record_key
 from r2p.runner.watch import WatchedBackend
 from r2p.tasks import Task, get_task
@@ -231,13 +232,19 @@ def _predict_one(
     return "ok", record
 
 
+def run_config_json(cfg: RunConfig, task: Task, identity: dict[str, Any]) -> dict[str, Any]:
+    """The content of ``config.json``: the configuration, package versions, model identity."""
+    return {**config_fields(cfg), "task": task.name, "versions": package_versions(),
+            "model_identity": identity}
+
+
 def write_run_dir(
     cfg: RunConfig, task: Task, samples: list[Sample], done: dict[str, dict[str, Any]],
     identity: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Write config.json, records.jsonl, predictions.json and metrics.json; return the metrics."""
-    from r2p.data import write_predictions
+    """Write config.json, records.jsonl, predictions.json and metrics.json; return the metrics.
 
+    Each file is written atomically (:func:`r2p.runner.rundir.write_text_atomic`)."""
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
@@ -253,32 +260,20 @@ def write_run_dir(
     n_failed = len(samples) - len(records)
     metrics = compute_metrics(task, records, n_failed)
     metrics["n_total"] = len(samples)
-    files = {name: out / name for name in
-             ("config.json", "records.jsonl", "predictions.json", "metrics.json")}
-    config = {
-        "task": task.name, "split": cfg.split, "data": str(cfg.data), "method": cfg.method,
-        "method_options": cfg.method_options, "retriever": cfg.retriever,
-        "retriever_options": cfg.retriever_options, "k": cfg.k, "backend": cfg.backend,
-        "model": cfg.model, "backend_options": cfg.backend_options, "seed": cfg.seed,
-        "limit": cfg.limit, "time_based": cfg.time_based, "concurrency": cfg.concurrency,
-        "store": str(cfg.store_path()), "versions": package_versions(),
-        "model_identity": identity,
-    }
-    _write_text(files["config.json"], json.dumps(config, indent=2, default=str) + "\n")
-    _write_text(files["records.jsonl"],
-                "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
-    tmp = files["predictions.json"].with_suffix(".json.tmp")
-    write_predictions(tmp, task, {r["id"]: r.get("answer", "") for r in records})
-    tmp.replace(files["predictions.json"])
-    _write_text(files["metrics.json"], json.dumps(metrics, indent=2) + "\n")
+    files = {name: out / name for name in RUN_FILES}
+    config = run_config_json(cfg, task, identity)
+    write_text_atomic(files["config.json"], json.dumps(config, indent=2, default=str) + "\n")
+    write_text_atomic(files["records.jsonl"],
+                      "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
+                              for r in records))
+    # the official format, as r2p.data.write_predictions writes it
+    preds = {"task": task.official_name,
+             "golds": [{"id": str(r["id"]), "output": str(r.get("answer", ""))}
+                       for r in records]}
+    write_text_atomic(files["predictions.json"],
+                      json.dumps(preds, ensure_ascii=False, indent=2) + "\n")
+    write_text_atomic(files["metrics.json"], json.dumps(metrics, indent=2) + "\n")
     return metrics, files
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def run_experiment(
@@ -287,6 +282,7 @@ def run_experiment(
     resources: Resources | None = None,
     progress: bool = True,
     on_record: Callable[[str, dict[str, Any]], None] | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Run ``cfg``: compute what the store lacks, then write the run directory.
 
@@ -296,6 +292,8 @@ def run_experiment(
             for all its runs); by default a fresh one, closed at the end.
         progress: show a tqdm progress bar on stderr.
         on_record: called with ``(status, record)`` after each computed sample is committed.
+        overwrite: replace a run of a different configuration in ``cfg.out`` (by default it
+            is refused; the same configuration resumes).
 
     Returns:
         A :class:`RunResult`; ``result.ok`` is False when some samples failed.
@@ -306,7 +304,7 @@ def run_experiment(
     own = resources is None
     res = resources if resources is not None else Resources()
     try:
-        return _run(cfg, res, progress, on_record)
+        return _run(cfg, res, progress, on_record, overwrite)
     finally:
         if own:
             res.close()
@@ -314,15 +312,21 @@ def run_experiment(
 
 def _run(
     cfg: RunConfig, res: Resources, progress: bool,
-    on_record: Callable[[str, dict[str, Any]], None] | None,
+    on_record: Callable[[str, dict[str, Any]], None] | None, overwrite: bool,
 ) -> RunResult:
     task = get_task(cfg.task)
     samples = res.samples(cfg, task)
     retriever = res.retriever(cfg)
     method = res.method(cfg)
+    check_out_dir(cfg, overwrite=overwrite)
     store = res.store(cfg.store_path())
     backend = res.backend(cfg)
     identity = res.identity(cfg, backend)
+    # config.json first: an interrupted run is known as this configuration's run
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(cfg.out / "config.json",
+                      json.dumps(run_config_json(cfg, task, identity), indent=2, default=str)
+                      + "\n")
     settings = output_settings(cfg, task, identity, method)
     keys = {s.id: record_key({**settings, "sample": sample_fingerprint(s)}, s.id)
             for s in samples}
@@ -397,10 +401,11 @@ def _run(
 STOP_AFTER_UNREACHABLE = 8
 
 
-def check_ready(cfg: RunConfig, res: Resources) -> None:
+def check_ready(cfg: RunConfig, res: Resources, *, overwrite: bool = False) -> None:
     """Check everything before any model loads or is called: the data, the retriever and
-    the method (built), the backend's options (validated, not built), the run directory and
-    the record store (opened). Fails fast on bad input.
+    the method (built), the backend's options (validated, not built), the record store
+    (opened) and the run directory (:func:`r2p.runner.rundir.check_out_dir`; with
+    ``overwrite``, another configuration's run there is removed). Fails fast on bad input.
 
     Raises:
         R2PError: the first problem found, in one line.
@@ -413,9 +418,8 @@ def check_ready(cfg: RunConfig, res: Resources) -> None:
     res.retriever(cfg)
     res.method(cfg)
     check_options(cfg.backend, cfg.backend_kwargs())
-    if cfg.out.exists() and not cfg.out.is_dir():
-        raise ConfigError(f"--out {cfg.out}: exists and is not a directory")
     res.store(cfg.store_path())
+    check_out_dir(cfg, overwrite=overwrite)
 
 
 __all__ = [
@@ -426,6 +430,7 @@ __all__ = [
     "key_identity",
     "output_settings",
     "package_versions",
+    "run_config_json",
     "run_experiment",
     "sample_fingerprint",
     "write_run_dir",

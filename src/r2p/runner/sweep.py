@@ -211,8 +211,12 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_sweep(sweep: Sweep, *, progress: bool = True) -> tuple[list[dict[str, Any]], int]:
+def run_sweep(sweep: Sweep, *, progress: bool = True,
+              overwrite: bool = False) -> tuple[list[dict[str, Any]], int]:
     """Run every run of ``sweep`` (resuming from the store) and write the summaries.
+
+    ``overwrite`` replaces a run directory that holds a run of a different configuration
+    (refused by default, for every run, before the first model loads).
 
     Returns:
         ``(summary rows, number of failed samples over all runs)``.
@@ -225,9 +229,10 @@ def run_sweep(sweep: Sweep, *, progress: bool = True) -> tuple[list[dict[str, An
     failed = 0
     try:
         for run in sweep.runs:  # everything checked before the first model loads
-            check_ready(run.config, res)
+            check_ready(run.config, res, overwrite=overwrite)
         for run in sweep.runs:
-            result = run_experiment(run.config, resources=res, progress=progress)
+            result = run_experiment(run.config, resources=res, progress=progress,
+                                    overwrite=overwrite)
             failed += result.n_failed
             results.append((run, result.metrics))
     finally:
