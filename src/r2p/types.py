@@ -65,6 +65,9 @@ class Choice:
     text: str
     reasoning: str = ""
     finish_reason: str = "stop"  # "stop" | "length" | "abort"
+    top_logprobs: list[list[tuple[str, float]]] | None = None
+    """Per generated token, its most likely alternatives ``(token text, log-probability)``,
+    when the request asked for them (``top_logprobs`` > 0) and the engine returns them."""
 
 
 @dataclass(slots=True)

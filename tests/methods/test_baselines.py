@@ -241,7 +241,7 @@ def test_think_uses_native_reasoning_without_prefill() -> None:
 # --- registry ---------------------------------------------------------------------------------
 
 def test_registry_names_and_errors() -> None:
-    assert METHODS == ("direct", "rag", "think", "hrt", "hrt_rpi", "r2p", "r2p_sim")
+    assert METHODS == ("direct", "rag", "think", "hrt", "hrt_rpi", "r2p", "r2p_llm")
     for name in ("direct", "rag", "think"):
         m = get_method(name)
         assert isinstance(m, Method) and m.name == name
@@ -254,16 +254,17 @@ def test_registry_names_and_errors() -> None:
 
 @pytest.mark.parametrize(
     ("name", "hrt", "rpi", "srm", "selection"),
-    [("hrt", True, False, False, "llm"), ("hrt_rpi", True, True, False, "llm"),
-     ("r2p", True, True, True, "llm"), ("r2p_sim", True, True, True, "similarity")],
+    [("hrt", True, False, False, "similarity"), ("hrt_rpi", True, True, False, "similarity"),
+     ("r2p", True, True, True, "similarity"), ("r2p_llm", True, True, True, "llm")],
 )
 def test_registry_builds_r2p_ablations(name: str, hrt: bool, rpi: bool, srm: bool,
                                        selection: str) -> None:
     m = get_method(name)
     assert type(m).__name__ == "R2PMethod" and m.name == name
-    assert (m.hrt, m.rpi, m.srm, m.selection) == (hrt, rpi, srm, selection)  # type: ignore
+    c = m.config  # type: ignore[attr-defined]
+    assert (c.hrt, c.rpi, c.srm, c.selection) == (hrt, rpi, srm, selection)
 
 
 def test_registry_user_options_override_presets() -> None:
     m = get_method("r2p", n_candidates=5)
-    assert m.n_candidates == 5  # type: ignore[attr-defined]
+    assert m.config.n_candidates == 5  # type: ignore[attr-defined]

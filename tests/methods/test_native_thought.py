@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _r2p_support import staged_model
 
 from r2p.backends.fake import FakeBackend
 from r2p.backends.openai import OpenAIBackend
@@ -47,15 +48,16 @@ def test_join_prefill_continues_the_templates_think_block() -> None:
     assert join_prefill(gen, None) == gen and join_prefill(gen, "") == gen
 
 
-def _script() -> list[str]:
-    return ["One digit.", f"{S2} [P1] gave 4 to a gift card.", f"{S3} So 4.</think>4"]
+def _script() -> object:
+    return staged_model(" [P1] gave 4 to a gift card.", " So 4.", " 4")
 
 
 def test_native_engine_that_can_continue_the_thought_gets_in_thought_rpi() -> None:
     fb = FakeBackend(_script(), native_reasoning=True, thought_prefill=True)
     pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
     assert [c["prefill"] is not None for c in fb.calls] == [True, True, True]
-    assert fb.calls[0]["prefill"] == f"<think>\n{S1} "
+    assert fb.calls[0]["prefill"].startswith(f"<think>\n{S1} ")
+    assert fb.calls[0]["prefill"].endswith(S2)
     mode = next(e for e in pred.trace if e.get("name") == "rpi_mode")
     assert mode["detail"] == "inside the native thought"
     assert pred.answer == "4" and pred.format_ok
@@ -88,10 +90,10 @@ def test_r1_style_template_on_the_embedded_engine(shared_data: Path) -> None:
         body = lm._body(msgs, "<think>\nStage 1 - x", 8, 0.0, 1.0, None, 1, None, False)
         assert body["prompt"].endswith("assistant\n<think>\nStage 1 - x")
         assert body["prompt"].count("<think>") == 1
-        pred = R2PMethod(srm=False, max_thought_tokens=160, segment_tokens=48,
-                         stage_budgets="40,60,40").predict(sample, ds.task, retrieved, lm)
+        pred = R2PMethod(srm=False, synthesis_tokens=40, response_tokens=24).predict(
+            sample, ds.task, retrieved, lm)
     prefills = [p["prefill"] for p in pred.prompts]
-    assert prefills[0] == f"<think>\n{S1} " and all(p for p in prefills)
+    assert prefills[0].startswith(f"<think>\n{S1} ") and all(p for p in prefills)
     assert len(prefills) >= 2  # segments (and corrections) continue inside the one thought
     assert any(e.get("name") == "rpi_mode" and e["detail"] == "inside the native thought"
                for e in pred.trace)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from r2p.methods.r2p import STAGE_MARKERS, find_loops, profile_grounding, stage_coverage
-from r2p.methods.r2p.intervene import RPIConfig, check_thought
 from r2p.methods.r2p.monitor import (
     approx_tokens,
     cited_items,
@@ -78,74 +77,3 @@ def test_profile_grounding_citations_overlap_and_none() -> None:
 def test_approx_tokens_counts_words_and_punctuation() -> None:
     assert approx_tokens("Hello, world!") == 4
     assert approx_tokens("") == 0
-
-
-def _check(thought: str, closing: bool = False, **cfg: object):
-    return check_thought(thought, closing=closing, retrieved_texts=ITEMS,
-                         cfg=RPIConfig(**cfg))  # type: ignore[arg-type]
-
-
-def test_check_stage_skipped() -> None:
-    thought = f"{S1} one digit.\n\n{S3} 5"
-    _checks, bad, fix = _check(thought)
-    assert bad is not None and bad.name == "stage_order"
-    assert bad.cut == thought.index(S3)
-    assert fix.endswith(S2 + " ") and "skipped Stage 2" in fix
-
-
-def test_check_closed_before_all_stages() -> None:
-    _checks, bad, fix = _check(f"{S1} one digit.\n\n{S2} [P1] says 5.", closing=True)
-    assert bad is not None and bad.name == "stage_order" and "Stage 3" in bad.detail
-    assert fix.endswith(S3 + " ")
-
-
-def test_check_grounding_only_once_stage_two_is_over() -> None:
-    ungrounded = f"{S1} one digit.\n\n{S2} The weather is nice."
-    assert _check(ungrounded)[1] is None  # stage 2 still open
-    thought = ungrounded + f"\n\n{S3} 5"
-    _, bad, fix = _check(thought)
-    assert bad is not None and bad.name == "grounding" and bad.cut == thought.index(S3)
-    assert "not used the user's profile" in fix
-    grounded = f"{S1} one digit.\n\n{S2} [P1] loved a gift card.\n\n{S3} 5"
-    checks, bad, _ = _check(grounded)
-    assert bad is None and any(c.name == "grounding" and c.ok for c in checks)
-
-
-def test_check_loop_and_budget() -> None:
-    loop = f"{S1} The answer must be one digit only. The answer must be one digit only."
-    _, bad, fix = _check(loop)
-    assert bad is not None and bad.name == "loop" and "circles" in fix
-    assert bad.cut == loop.rindex("The answer")
-    # a loop is reported before the budget it also breaks
-    long = f"{S1} " + "This is a sentence of the task. " * 6
-    _, bad, fix = _check(long, stage_budgets=(10, 200, 160))
-    assert bad is not None and bad.name == "loop"
-    varied = f"{S1} " + " ".join(f"Point {w} matters here." for w in "abcdefgh")
-    _, bad, fix = _check(varied, stage_budgets=(10, 200, 160))
-    assert bad is not None and bad.name == "stage_budget"
-    assert fix.endswith(S2 + " ") and bad.cut is not None and bad.cut < len(varied)
-    _, bad, fix = _check(f"{S1} a.\n{S2} [P1] [P2].\n{S3} " + " ".join(f"w{i}" for i in range(30)),
-                         stage_budgets=(100, 100, 10))
-    assert bad is not None and bad.name == "stage_budget" and fix.endswith("</think>")
-
-
-def test_clean_thought_passes_every_check() -> None:
-    thought = (f"{S1} one digit from 1 to 5.\n\n{S2} [P1] gave 5 to a gift card, [P2] gave 2 "
-               f"for a late card.\n\n{S3} The review is positive, so 5.")
-    checks, bad, fix = _check(thought, closing=True)
-    assert bad is None and fix == ""
-    assert {c.name for c in checks} >= {"stage_order", "grounding", "loop", "stage_budget"}
-    assert all(c.ok for c in checks)
-
-
-def test_injected_corrections_are_not_loops_nor_grounding() -> None:
-    inj = ("Wait, I have not used the user's profile yet. Let me look at [P1] and [P2] and "
-           "see what they show about this user.")
-    thought = (f"{S1} one digit.\n\n{S2} Wait, hmm. {inj} Wait, what. {inj} Hmm, ok."
-               f"\n\n{S3} 5")
-    # counted as the model's own words, the two copies are a loop and cite [P1], [P2]
-    assert _check(thought)[1] is not None
-    checks, bad, _ = check_thought(thought, closing=False, retrieved_texts=ITEMS,
-                                   cfg=RPIConfig(), injected=(inj,))
-    assert bad is not None and bad.name == "grounding"
-    assert not any(c.name == "loop" and not c.ok for c in checks)

@@ -41,8 +41,9 @@ def test_dry_run_lists_runs_and_calls(
     assert main(["sweep", str(f), "--dry-run", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "| LaMP_7-rag-k4 | 5 | 5 |" in out
-    assert "| LaMP_7-r2p-k4 | 5 | 20-70 |" in out  # 3 candidates (+1 selection) .. 3 x 4 + 2
-    assert "2 runs, 10 samples, about 25-75 model calls (an estimate" in out
+    # a thought is 3-6 calls, one more when uncertain, one SRM sampling call: 3 .. 6 x 2 + 1
+    assert "| LaMP_7-r2p-k4 | 5 | 15-65 |" in out
+    assert "2 runs, 10 samples, about 20-70 model calls (an estimate" in out
     assert not (tmp_path / "study").exists()
 
 
@@ -52,8 +53,10 @@ def test_call_estimates() -> None:
                                             "method_options": opts}, validate_names=False))
 
     assert cfg("rag") == (1, 1) and cfg("think") == (1, 2)
-    assert cfg("hrt") == (1, 2) and cfg("hrt_rpi", max_interventions=2) == (1, 4)
-    assert cfg("r2p_sim", n_candidates=2, max_interventions=1) == (2, 5)
+    # a thought: stage 2, stage 3, the answer; each intervention (and a format retry) one more
+    assert cfg("hrt") == (3, 4) and cfg("hrt_rpi", max_interventions=2) == (3, 6)
+    # SRM: one more thought when uncertain, one sampling call, one selection call (llm)
+    assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (3, 12)
 
 
 def test_bad_sweeps_fail_early(shared_data: Path, tmp_path: Path) -> None:

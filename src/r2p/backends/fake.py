@@ -158,6 +158,8 @@ class FakeBackend:
     """
 
     name = "fake"
+    logprobs = False
+    """No token probabilities: ``top_logprobs`` requests are answered without them."""
 
     def __init__(self, replies: Script | None = None, *, native_reasoning: bool = False,
                  thought_prefill: bool = False, model: str | None = None) -> None:
@@ -250,8 +252,13 @@ class FakeBackend:
         stop: Sequence[str] | None = None,
         n: int = 1,
         seed: int | None = None,
+        top_logprobs: int = 0,
     ) -> Completion:
-        """Answer from the script (see the class docstring); ``text`` excludes the prefill."""
+        """Answer from the script (see the class docstring); ``text`` excludes the prefill.
+
+        ``top_logprobs`` is accepted and ignored: the fake has no probabilities (``logprobs``
+        is False), so methods take the path they take with engines that return none."""
+        del top_logprobs
         return self._complete(messages, prefill, max_tokens, temperature, top_p, stop, n, seed,
                               False)
 

@@ -98,6 +98,8 @@ class LlamaCppBackend:
     name = "llamacpp"
     thought_prefill = True
     """The prompt is a raw string: a prefill can continue inside a native thought."""
+    logprobs = True
+    """``generate(top_logprobs=N)`` returns each token's N most likely alternatives."""
 
     def __init__(
         self,
@@ -205,7 +207,7 @@ class LlamaCppBackend:
 
     def _body(self, messages: Sequence[Message], prefill: str | None, max_tokens: int,
               temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
-              seed: int | None, stream: bool) -> dict[str, Any]:
+              seed: int | None, stream: bool, top_logprobs: int = 0) -> dict[str, Any]:
         if max_tokens < 0 or n < 1:
             raise ConfigError(f"llamacpp: need max_tokens >= 0 and n >= 1 "
                               f"(got {max_tokens}, {n})")
@@ -220,6 +222,8 @@ class LlamaCppBackend:
             body["stop"] = [s for s in stop if s]
         if n > 1:
             body["n"] = int(n)
+        if top_logprobs > 0 or n > 1:  # n > 1: per-choice token counts (usage counts one)
+            body["logprobs"] = max(1, int(top_logprobs))
         if seed is not None:
             body["seed"] = int(seed)
         return body
@@ -239,16 +243,27 @@ class LlamaCppBackend:
         if not isinstance(raw_choices, list) or not raw_choices:
             raise BadResponseError(f"llamacpp: response without choices: {resp!r:.300}")
         choices = []
+        counted = 0
         for ch in sorted(raw_choices, key=lambda c: int(c.get("index", 0))):
             text, reasoning = self._split(str(ch.get("text") or ""), prefill)
-            choices.append(Choice(text, reasoning, str(ch.get("finish_reason") or "stop")))
+            content = (ch.get("logprobs") or {}).get("content") if isinstance(
+                ch.get("logprobs"), dict) else None
+            tops = None
+            if isinstance(content, list):
+                counted += len(content)
+                tops = [[(str(t.get("token", "")), float(t.get("logprob", -1e9)))
+                         for t in (pos.get("top_logprobs") or [])] for pos in content]
+            choices.append(Choice(text, reasoning, str(ch.get("finish_reason") or "stop"),
+                                  tops))
         u = resp.get("usage") or {}
         timings = resp.get("timings") or {}
         cached = timings.get("cache_n")
         if cached is None:
             cached = (u.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
-        usage = Usage(int(u.get("prompt_tokens", 0)), int(cached or 0),
-                      int(u.get("completion_tokens", 0)))
+        generated = int(u.get("completion_tokens", 0))
+        if len(choices) > 1:  # llama.cpp's usage counts one choice; every token is paid for
+            generated = max(generated, counted)
+        usage = Usage(int(u.get("prompt_tokens", 0)), int(cached or 0), generated)
         first = choices[0]
         return Completion(first.text, first.reasoning, first.finish_reason, usage, seconds,
                           choices, raw=resp)
@@ -264,8 +279,12 @@ class LlamaCppBackend:
         stop: Sequence[str] | None = None,
         n: int = 1,
         seed: int | None = None,
+        top_logprobs: int = 0,
     ) -> Completion:
         """Generate a reply; with ``prefill``, continue it (``text`` holds only the continuation).
+
+        ``top_logprobs`` > 0 fills each choice's ``top_logprobs`` (that many alternatives per
+        generated token).
 
         Raises:
             ContextLengthError: the prompt does not fit a slot's context.
@@ -273,7 +292,7 @@ class LlamaCppBackend:
             BadResponseError: any other engine failure.
         """
         body = self._body(messages, prefill, max_tokens, temperature, top_p, stop, n, seed,
-                          False)
+                          False, top_logprobs)
         t0 = time.perf_counter()
         resp = self._server.handle_completions(body)
         return self.completion_from_response(resp, prefill, time.perf_counter() - t0)

@@ -9,7 +9,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,41 @@ class CallLog:
             {"messages": [dict(m) for m in messages], "prefill": prefill, **settings}
         )
         completion = backend.generate(messages, prefill=prefill, **settings)
+        self.usage = self.usage + completion.usage
+        self.latency_s += completion.seconds
+        self.n_calls += 1
+        return completion
+
+    def stream(
+        self,
+        backend: Backend,
+        messages: Sequence[Message],
+        *,
+        prefill: str | None = None,
+        watch: Callable[[str], bool] | None = None,
+        **settings: Any,
+    ) -> Completion:
+        """Stream a generation, calling ``watch(text so far)`` after every chunk; when it
+        returns True the stream is closed at once (the engine stops generating, finish reason
+        ``"abort"``). Recorded like :meth:`generate` (the request carries ``stream: True``)."""
+        self.prompts.append(
+            {"messages": [dict(m) for m in messages], "prefill": prefill, "stream": True,
+             **settings})
+        t0 = time.perf_counter()
+        s = backend.stream(messages, prefill=prefill, **settings)
+        text = ""
+        try:
+            for chunk in s:
+                text += chunk
+                if watch is not None and watch(text):
+                    s.close()
+                    break
+        except BaseException:
+            s.close()
+            raise
+        completion = s.result()
+        if not completion.seconds:
+            completion.seconds = time.perf_counter() - t0
         self.usage = self.usage + completion.usage
         self.latency_s += completion.seconds
         self.n_calls += 1

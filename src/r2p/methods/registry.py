@@ -9,7 +9,7 @@ think      :class:`~r2p.methods.think.ThinkMethod`: rag's prompt, free ``<think>
 hrt        ``R2PMethod(hrt=True, rpi=False, srm=False)``: the thought template alone
 hrt_rpi    ``R2PMethod(hrt=True, rpi=True, srm=False)``: template + intervention
 r2p        ``R2PMethod()``: full R2P (template, intervention, self-referencing)
-r2p_sim    ``R2PMethod(selection="similarity")``: full R2P, non-LLM candidate selection
+r2p_llm    ``R2PMethod(selection="llm")``: full R2P, text candidates picked by the model
 =========  ==============================================================================
 
 Modules are imported only when their method is built. User options override the presets
@@ -64,10 +64,10 @@ SPECS: dict[str, MethodSpec] = {
         MethodSpec("hrt_rpi", _R2P, {"hrt": True, "rpi": True, "srm": False},
                    "R2P ablation: template + reasoning process intervention"),
         MethodSpec("r2p", _R2P, {"hrt": True, "rpi": True, "srm": True},
-                   "full R2P: template, intervention, self-referencing (LLM selection)"),
-        MethodSpec("r2p_sim", _R2P, {"hrt": True, "rpi": True, "srm": True,
-                                     "selection": "similarity"},
-                   "full R2P with non-LLM (similarity) candidate selection"),
+                   "full R2P: template, intervention, self-referencing"),
+        MethodSpec("r2p_llm", _R2P, {"hrt": True, "rpi": True, "srm": True,
+                                     "selection": "llm"},
+                   "full R2P, text candidates picked or merged by one more model call"),
     )
 }
 

@@ -20,7 +20,7 @@ from r2p.report.runs import Run
 Cell = Any  # str | int | float | bool | None
 
 # Methods in the order the paper builds them up; unknown methods follow alphabetically.
-METHOD_ORDER = ("direct", "rag", "think", "hrt", "hrt_rpi", "r2p_sim", "r2p")
+METHOD_ORDER = ("direct", "rag", "think", "hrt", "hrt_rpi", "r2p", "r2p_llm")
 LOWER_IS_BETTER = frozenset({"MAE", "RMSE"})
 # metrics.json keys that are not official metrics, with their column titles.
 EXTRA_METRICS: dict[str, str] = {

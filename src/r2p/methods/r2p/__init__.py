@@ -1,8 +1,10 @@
 """R2P: hierarchical reasoning thought template (HRT), reasoning process intervention (RPI) and
 self-referencing (SRM), with every ablation as options of one method class.
 
-``monitor`` holds the pure checks (usable without a model by the report's analysis); ``hrt``
-the prompt templates; ``intervene`` the segment/check/inject loop; ``selfref`` SRM's choice.
+``config`` holds every option and default; ``hrt`` the prompt templates and the stated stage 1;
+``monitor`` the pure thought measures (used without a model by the report's analysis);
+``checks`` RPI's checks; ``corrections`` what RPI injects; ``rpi`` the generation strategies
+and their shared answer step; ``selfref`` SRM's decision rules; ``method`` the method itself.
 
 Example:
     >>> R2PMethod(srm=False).name

@@ -30,7 +30,7 @@ from r2p.methods.r2p.monitor import STAGE_MARKERS
 from r2p.tasks import Task
 from r2p.types import Message, Retrieved, Sample
 
-PROMPT_VERSION = "v2"
+PROMPT_VERSION = "v3"
 ITEM_WORDS = 60
 """Each retrieved item is cut to this many words in the prompt (keeps k = 4 prompts small)."""
 SYSTEM = "You are a careful assistant that personalizes answers for one specific user."
@@ -102,10 +102,33 @@ def hrt_messages(task: Task, sample: Sample, retrieved: list[Retrieved], *,
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def thought_prefill(hrt: bool = True) -> str:
-    """The thought text R2P starts with (after ``<think>\\n``): the first stage marker for HRT,
-    nothing for a plain thought."""
-    return STAGE_MARKERS[0] + " " if hrt else ""
+def stated_requirements(task: Task) -> str:
+    """Stage 1 as the task registry states it: what is asked and the exact answer format.
+
+    The model is not paid to copy what r2p already knows; this text is prefilled into the
+    thought, so it costs prompt tokens only (served from the engine's cache on every later call).
+
+    >>> from r2p.tasks import get_task
+    >>> stated_requirements(get_task("LaMP_3"))
+    'The task is product rating for this user. The answer must be a single digit from 1 to 5, nothing else. Allowed answers: 1, 2, 3, 4, 5.'
+    """
+    line = _labels_line(task)
+    return (f"The task is {task.title} for this user. The answer must be {task.format_hint}."
+            + (f" {line}" if line else ""))
+
+
+def thought_prefill(hrt: bool = True, task: Task | None = None) -> str:
+    """The thought text R2P starts with (after ``<think>\\n``).
+
+    With HRT and a ``task``: stage 1 stated (:func:`stated_requirements`) and the stage 2
+    marker, so the model's first generated token is its profile synthesis. With HRT and no task:
+    the first stage marker. Nothing for a plain thought.
+    """
+    if not hrt:
+        return ""
+    if task is None:
+        return STAGE_MARKERS[0] + " "
+    return f"{STAGE_MARKERS[0]} {stated_requirements(task)}\n\n{STAGE_MARKERS[1]}"
 
 
 def select_messages(task: Task, sample: Sample, retrieved: list[Retrieved],
@@ -129,5 +152,6 @@ __all__ = [
     "render_profile",
     "retrieved_texts",
     "select_messages",
+    "stated_requirements",
     "thought_prefill",
 ]

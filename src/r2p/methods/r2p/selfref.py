@@ -19,6 +19,8 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Sequence
 from typing import Any
 
 VOTE_BASE = 0.5
@@ -93,6 +95,69 @@ def text_decided(answers: list[str], valid: list[bool], n_total: int) -> bool:
     return bool(counts) and max(counts.values()) * 2 > n_total
 
 
+MAX_LABEL_PREFIX = 40
+"""Characters of greedy text walked before giving up on finding the label position."""
+
+
+def label_distribution(labels: Sequence[str],
+                       top_logprobs: Sequence[Sequence[tuple[str, float]]] | None
+                       ) -> dict[str, float] | None:
+    """The answer's probability over ``labels``, read from the answer's token log-probabilities.
+
+    Walks the greedy tokens; at the first position where some alternative tokens spell the
+    start of exactly one label each (``" 4"`` -> ``4``, ``"[" + "2"`` -> ``[2]``), the
+    probabilities of those alternatives, renormalized over the labels they name, are the
+    distribution. Tokens shared by several labels (``"["``) or by none (``" "``) are walked
+    past. None when the engine returned no log-probabilities or no label is ever spelled.
+
+    Example:
+        >>> dist = label_distribution(["[1]", "[2]"], [[(" [", -0.1)], [("2", -0.3), ("1", -1.5)]])
+        >>> {k: round(v, 2) for k, v in dist.items()}
+        {'[2]': 0.77, '[1]': 0.23}
+        >>> label_distribution(["1", "2"], None) is None
+        True
+    """
+    if not top_logprobs:
+        return None
+    low = {lab: lab.lower() for lab in labels}
+    prefix = ""
+    for alternatives in top_logprobs:
+        if not alternatives:
+            return None
+        mass: dict[str, float] = {}
+        for token, logprob in alternatives:
+            cand = (prefix + token).strip().lower()
+            if not cand:
+                continue
+            hits = [lab for lab, lo in low.items() if lo.startswith(cand) or cand.startswith(lo)]
+            if len(hits) == 1:
+                mass[hits[0]] = mass.get(hits[0], 0.0) + math.exp(logprob)
+        if mass:
+            total = sum(mass.values())
+            return {lab: p / total for lab, p in sorted(mass.items(), key=lambda x: -x[1])}
+        prefix += alternatives[0][0]
+        if len(prefix.strip()) > MAX_LABEL_PREFIX:
+            return None
+    return None
+
+
+def combine(distributions: Sequence[dict[str, float]],
+            weights: Sequence[float]) -> dict[str, float]:
+    """The weighted mixture of several label distributions (weights need not sum to 1).
+
+    >>> combine([{"4": 1.0}, {"4": 0.5, "5": 0.5}], [1.0, 1.0])
+    {'4': 0.75, '5': 0.25}
+    """
+    out: dict[str, float] = {}
+    if not sum(weights):  # no weight anywhere: an even mixture
+        weights = [1.0] * len(distributions)
+    total = sum(weights)
+    for dist, w in zip(distributions, weights):
+        for lab, p in dist.items():
+            out[lab] = out.get(lab, 0.0) + w * p / total
+    return {lab: round(p, 6) for lab, p in sorted(out.items(), key=lambda x: -x[1])}
+
+
 @functools.lru_cache(maxsize=1)
 def _scorer() -> Any:
     from rouge_score import rouge_scorer  # lazy: only text tasks need it
@@ -125,5 +190,5 @@ def closest(text: str, candidates: list[str]) -> tuple[int, float]:
     return best, round(scores[best], 4)
 
 
-__all__ = ["VOTE_BASE", "closest", "most_similar", "rouge_l", "text_decided", "vote_decided",
+__all__ = ["MAX_LABEL_PREFIX", "VOTE_BASE", "closest", "combine", "label_distribution", "most_similar", "rouge_l", "text_decided", "vote_decided",
            "weighted_vote"]
