@@ -122,7 +122,7 @@ def test_a_sweep_refuses_a_changed_grid_point_unless_overwrite(
 
 
 def test_atomic_writes_leave_no_temporary_files(tmp_path: Path) -> None:
-    from r2p.runner.rundir import write_text_atomic
+    from r2p.atomic import write_text_atomic
 
     target = tmp_path / "f.json"
     write_text_atomic(target, "one")

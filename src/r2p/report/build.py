@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from r2p.atomic import write_text_atomic
 from r2p.errors import DataError
 from r2p.report.analysis import analysis_tables, analyze, load_monitor
 from r2p.report.compare import compare_all, comparison_tables
@@ -115,13 +116,12 @@ def build_report(paths: Sequence[Path], out_dir: Path, *,
     if skipped:
         notes.append("unfinished runs left out: " + ", ".join(p.name for p in skipped))
     md = out_dir / "report.md"
-    md.write_text(render_markdown(runs, m_tables, plots, out_dir, a_tables, notes, c_tables,
-                                  baseline, cost_plots, cost_notes, y_tables), encoding="utf-8")
+    write_text_atomic(md, render_markdown(runs, m_tables, plots, out_dir, a_tables, notes,
+                                          c_tables, baseline, cost_plots, cost_notes, y_tables))
     page = out_dir / "report.html"
-    page.write_text(render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes, runs,
-                                max_samples_per_run, monitor, c_tables, baseline,
-                                cost_plots, cost_notes, y_tables),
-                    encoding="utf-8")
+    write_text_atomic(page, render_page(TITLE, _intro(runs), m_tables, plots, a_tables, notes,
+                                        runs, max_samples_per_run, monitor, c_tables, baseline,
+                                        cost_plots, cost_notes, y_tables))
     written = {"report.md": md, "report.html": page}
     for p in [*cost_plots.values(), *plots.values()]:
         written[p.relative_to(out_dir).as_posix()] = p

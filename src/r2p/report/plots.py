@@ -25,6 +25,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from r2p.atomic import atomic_path
 from r2p.errors import MissingDependencyError
 from r2p.report.runs import Run
 from r2p.report.tables import LOWER_IS_BETTER, method_rank, official_metrics, varies
@@ -126,7 +127,8 @@ def plot_metric_vs_k(runs: Sequence[Run], task: str, path: Path) -> Path | None:
         ax.legend(fontsize=8)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
+        with atomic_path(path) as tmp:  # never half a file, even if killed
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
     return path
@@ -170,7 +172,8 @@ def plot_bars(values: dict[str, dict[str, float]], ylabel: str, title: str,
             ax.legend(fontsize=8)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
+        with atomic_path(path) as tmp:  # never half a file, even if killed
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
     return path
@@ -316,7 +319,8 @@ def plot_cost_quality(runs: Sequence[Run], cost_key: str, path: Path
                 ax.legend(fontsize=8, title="model", title_fontsize=8)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
+        with atomic_path(path) as tmp:  # never half a file, even if killed
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
     return path, notes

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r2p.atomic import write_text_atomic
 from r2p.errors import BackendError, ConfigError, ServerUnreachableError
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
-from r2p.runner.rundir import RUN_FILES, check_out_dir, config_fields, write_text_atomic
+from r2p.runner.rundir import RUN_FILES, check_out_dir, config_fields
 from r2p.runner.store import Status, canonical_json, record_key
 from r2p.runner.watch import WatchedBackend
 from r2p.tasks import Task, get_task
@@ -244,7 +245,7 @@ def write_run_dir(
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Write config.json, records.jsonl, predictions.json and metrics.json; return the metrics.
 
-    Each file is written atomically (:func:`r2p.runner.rundir.write_text_atomic`)."""
+    Each file is written atomically (:func:`r2p.atomic.write_text_atomic`)."""
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []

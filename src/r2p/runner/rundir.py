@@ -5,24 +5,14 @@ A run directory holds one configuration's results (``config.json``, ``records.js
 different configuration is refused unless the caller asks to overwrite, so that a LaMP_3 run
 never silently replaces a LaMP_7 run (or two runs left at the default ``--out`` collide).
 
-Files are written atomically: to a temporary name unique to the writer, in the same folder,
-then renamed over the target, so a reader (or a kill at any moment) sees the old file or the
-new one, never half a file, and two writers never share a temporary file.
-
-Example:
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> write_text_atomic(p, "hello\\n")
-    >>> p.read_text()
-    'hello\\n'
+Its files are written atomically (:mod:`r2p.atomic`): to a temporary name unique to the
+writer, in the same folder, then renamed over the target.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from r2p.errors import ConfigError
@@ -37,28 +27,6 @@ RUN_FILES = ("config.json", "records.jsonl", "predictions.json", "metrics.json")
 IDENTITY_FIELDS = ("task", "split", "data", "time_based", "method", "method_options",
                    "retriever", "retriever_options", "k", "backend", "model",
                    "backend_options", "seed")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically, through a temporary file that is unique
-    to this writer and lives in the same folder (so the final rename cannot cross devices)."""
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`write_text_atomic`)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -128,5 +96,4 @@ def check_out_dir(cfg: RunConfig, *, overwrite: bool = False) -> None:
         (out / name).unlink()
 
 
-__all__ = ["IDENTITY_FIELDS", "RUN_FILES", "check_out_dir", "config_fields", "identity",
-           "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["IDENTITY_FIELDS", "RUN_FILES", "check_out_dir", "config_fields", "identity"]

@@ -38,7 +38,7 @@ from r2p.runner.config import RunConfig, build_config, read_config_file
 #: Grid axes in the order they appear in run names.
 AXES = ("task", "method", "retriever", "k", "model", "backend", "seed")
 
-_R2P_FAMILY = {"hrt", "hrt_rpi", "r2p", "r2p_llm"}
+_R2P_FAMILY = {"hrt", "hrt_rpi", "r2p", "r2p_sim"}
 
 
 @dataclass(frozen=True)
@@ -129,31 +129,23 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
     """An estimate of model calls per sample, ``(low, high)``.
 
     direct/rag: 1; think: 1-2 (a second call when the thought runs out before the answer);
-    R2P variants: per thought one call per stage (2 or 3, stage 3 only for labels and
-    ratings) and one answer call, each RPI intervention adding a call (up to
-    ``max_interventions``) and a format correction one more answer call; SRM adds one sampling
-    call for text (or for labels without log-probabilities), up to ``extra_thoughts`` more
-    thoughts for uncertain labels, and one selection call for LLM selection. It is an estimate:
-    the number of interventions depends on what the model writes.
+    R2P variants: one call per candidate and thought segment, each RPI intervention starting a
+    new segment (up to ``max_interventions``), plus one selection call for LLM selection. It is
+    an estimate: the number of interventions depends on what the model writes.
     """
-    from r2p.methods.r2p.config import R2PConfig
-
     m, opts = cfg.method, cfg.method_options
     if m in ("direct", "rag"):
         return 1, 1
     if m == "think":
         return 1, 2
     if m in _R2P_FAMILY:
-        from r2p.methods.registry import SPECS
-
-        c = R2PConfig(**{**SPECS[m].preset, **opts})
-        stages = 3 if c.hrt else 2
-        per_thought_lo = stages
-        per_thought_hi = stages + 1 + (c.max_interventions if c.rpi else 0)
-        srm = c.srm and c.n_candidates > 1
-        extra = (1 + (1 if c.selection == "llm" else 0)) if srm else 0
-        more = min(c.extra_thoughts, c.n_candidates - 1) if srm else 0
-        return per_thought_lo, per_thought_hi * (1 + more) + extra
+        srm = opts.get("srm", m in ("r2p", "r2p_sim"))
+        rpi = opts.get("rpi", m != "hrt")
+        n = int(opts.get("n_candidates", 3)) if srm else 1
+        max_iv = int(opts.get("max_interventions", 3)) if rpi else 0
+        select = 1 if srm and opts.get("selection", "similarity" if m == "r2p_sim" else "llm") \
+            == "llm" else 0
+        return n + select, n * (1 + max_iv) + 1 + select
     return 1, 1
 
 
