@@ -342,3 +342,14 @@ def test_connection_lost_mid_stream_is_unreachable_error() -> None:
     with pytest.raises(ServerUnreachableError, match="mid-stream"):
         got.extend(s)  # keeps the chunks that arrived before the break
     assert got == ["partial"]
+
+
+def test_base_url_query_is_kept_on_every_request_and_redacted_in_identity() -> None:
+    srv = Server({"/v1/chat/completions": lambda b: chat("x")})
+    b = OpenAIBackend("http://u:pw@gpu:8000/v1/?api-version=2&api_key=k1", "m",
+                      transport=httpx.MockTransport(srv))
+    assert b.generate(MSGS).text == "x"
+    url = srv.seen[-1][2].url
+    assert url.path == "/v1/chat/completions" and url.params["api-version"] == "2"
+    assert url.params["api_key"] == "k1"
+    assert b.identity()["base_url"] == "http://***@gpu:8000/v1?api-version=2&api_key=***"

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 FAULTS = ("ok", "500", "garbage", "null", "nokey", "truncated", "hang", "slow", "close",
           "midstream", "nonstream")
@@ -70,12 +71,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         owner = self.server.owner
+        body = json.loads(raw or b"{}")
         with owner.lock:
             owner.requests += 1
             number = owner.requests
             owner.headers.append(dict(self.headers))
-        body = json.loads(raw or b"{}")
-        if not self.path.endswith("/chat/completions"):
+            owner.paths.append(self.path)
+            owner.bodies.append(body)
+        if not urlsplit(self.path).path.endswith("/chat/completions"):
             self._send(404, b'{"error": {"message": "no such endpoint"}}')
             return
         fault = owner.behave(number, body) if callable(owner.behave) else owner.behave
@@ -159,6 +162,8 @@ class FaultServer:
         self.requests = 0
         self.seen: list[str] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        self.bodies: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._httpd: _Server | None = None

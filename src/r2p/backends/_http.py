@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -33,6 +34,7 @@ from r2p.errors import (
     RateLimitError,
     ServerUnreachableError,
 )
+from r2p.redact import redact_url
 
 T = TypeVar("T")
 
@@ -128,9 +130,10 @@ class ServerPool:
                        for s in self._states)
 
     def health(self) -> list[dict[str, Any]]:
-        """One dict per server: url, healthy, failures, requests, last_error."""
+        """One dict per server: url (credentials redacted), healthy, failures, requests,
+        last_error."""
         with self._lock:
-            return [{"url": s.url, "healthy": s.healthy, "failures": s.failures,
+            return [{"url": redact_url(s.url), "healthy": s.healthy, "failures": s.failures,
                      "requests": s.requests, "last_error": s.last_error}
                     for s in self._states]
 
@@ -152,9 +155,21 @@ def error_message(body: str) -> str:
     return body.strip()[:300]
 
 
+def join_url(base: str, path: str) -> str:
+    """``base`` with ``path`` appended to its path; a query string stays at the end.
+
+    Example:
+        >>> join_url("https://h/v1?api-version=2", "/chat/completions")
+        'https://h/v1/chat/completions?api-version=2'
+    """
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=parts.path + path))
+
+
 def translate_status(status: int, body: str, url: str, model: str) -> BackendError:
-    """Turn a non-retryable HTTP failure into r2p's error for it."""
+    """Turn a non-retryable HTTP failure into r2p's error for it (the URL redacted)."""
     msg = error_message(body)
+    url = redact_url(url)
     low = body.lower()
     if any(h in low for h in _CONTEXT_HINTS):
         return ContextLengthError(f"{url}: the prompt does not fit the model's context: {msg}")
@@ -169,8 +184,8 @@ def translate_status(status: int, body: str, url: str, model: str) -> BackendErr
 
 
 def final_error(exc: Transient, attempts: int) -> BackendError:
-    """The error raised once retries for a transient failure are exhausted."""
-    where = f"{exc.url} after {attempts} attempt(s)"
+    """The error raised once retries for a transient failure are exhausted (URL redacted)."""
+    where = f"{redact_url(exc.url)} after {attempts} attempt(s)"
     if exc.kind == "status" and exc.status == 429:
         return RateLimitError(f"rate limited (HTTP 429) by {where}: {exc.detail}")
     if exc.kind == "status":
@@ -228,7 +243,7 @@ def fetch(client: httpx.Client, pool: ServerPool, method: str, path: str,
 
     def attempt() -> T:
         base = pool.pick()
-        url = (on_url(base) if on_url else base) + path
+        url = join_url(on_url(base) if on_url else base, path)
         try:
             req = client.build_request(method, url, json=payload, headers=headers)
             resp = client.send(req, stream=stream)
@@ -278,13 +293,13 @@ def fetch(client: httpx.Client, pool: ServerPool, method: str, path: str,
 
 def parse_json(resp: httpx.Response, what: str) -> dict[str, Any]:
     """The response body as a JSON object, or :class:`BadResponseError` naming ``what``."""
+    where = redact_url(str(resp.request.url))
     try:
         data = resp.json()
     except ValueError:
-        raise BadResponseError(
-            f"{resp.request.url}: {what} is not JSON: {resp.text[:200]!r}") from None
+        raise BadResponseError(f"{where}: {what} is not JSON: {resp.text[:200]!r}") from None
     if not isinstance(data, dict):
-        raise BadResponseError(f"{resp.request.url}: {what} is not a JSON object: {data!r:.200}")
+        raise BadResponseError(f"{where}: {what} is not a JSON object: {data!r:.200}")
     return data
 
 
@@ -299,14 +314,14 @@ def iter_sse(resp: httpx.Response) -> Iterator[dict[str, Any]]:
         try:
             event = json.loads(data)
         except ValueError:
-            raise BadResponseError(
-                f"{resp.request.url}: stream event is not JSON: {data[:200]!r}") from None
+            raise BadResponseError(f"{redact_url(str(resp.request.url))}: stream event is not "
+                                   f"JSON: {data[:200]!r}") from None
         if isinstance(event, dict) and "error" in event:
-            raise BadResponseError(
-                f"{resp.request.url}: error in stream: {error_message(data)}")
+            raise BadResponseError(f"{redact_url(str(resp.request.url))}: error in stream: "
+                                   f"{error_message(data)}")
         if isinstance(event, dict):
             yield event
 
 
 __all__ = ["ServerPool", "ServerState", "Transient", "error_message", "fetch", "final_error",
-           "iter_sse", "parse_json", "send", "translate_status"]
+           "iter_sse", "join_url", "parse_json", "send", "translate_status"]

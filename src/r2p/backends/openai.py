@@ -35,13 +35,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from r2p.backends import _http
 from r2p.errors import BackendError, BadResponseError, ConfigError, ServerUnreachableError
 from r2p.reasoning import THINK_CLOSE, THINK_OPEN, join_prefill, merge_reasoning
+from r2p.redact import redact_url
 from r2p.types import Choice, Completion, Message, Usage
 
 PREFILL_MODES = ("auto", "continue_final_message", "trailing_assistant", "prefix",
@@ -49,18 +50,31 @@ PREFILL_MODES = ("auto", "continue_final_message", "trailing_assistant", "prefix
 
 
 def _normalize_url(url: str) -> str:
-    """API base URL: strip a trailing slash; a bare ``scheme://host:port`` gets ``/v1``."""
-    url = url.strip().rstrip("/")
-    parts = urlsplit(url)
+    """API base URL: strip a trailing slash; a bare ``scheme://host:port`` gets ``/v1``. A
+    query string (``?api-version=...``) is kept and sent with every request."""
+    parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"openai backend: base_url {url!r} is not an http(s) URL")
-    return url if parts.path else url + "/v1"
+        raise ConfigError(f"openai backend: base_url {redact_url(url)!r} is not an http(s) URL")
+    path = parts.path.rstrip("/") or "/v1"
+    return urlunsplit(parts._replace(path=path, fragment=""))
 
 
 def _origin(url: str) -> str:
-    """``scheme://host:port`` of a base URL (where llama.cpp/vLLM put /props, /tokenize)."""
-    p = urlsplit(url)
-    return f"{p.scheme}://{p.netloc}"
+    """``scheme://host:port`` of a base URL (where llama.cpp/vLLM put /props, /tokenize),
+    with the base URL's query string."""
+    return urlunsplit(urlsplit(url)._replace(path=""))
+
+
+def _env_values(option: str, names: dict[str, str] | None) -> dict[str, str]:
+    """``{field: os.environ[var]}`` for an ``*_env`` option ``{field: var}``."""
+    out: dict[str, str] = {}
+    for field, var in (names or {}).items():
+        value = os.environ.get(var)
+        if not value:
+            raise ConfigError(f"openai backend: {option}: environment variable {var!r} (for "
+                              f"{field!r}) is not set")
+        out[field] = value
+    return out
 
 
 def _finish(reason: Any) -> str:
@@ -153,7 +167,8 @@ class OpenAIStream:
             if self._closed:
                 return
             raise ServerUnreachableError(
-                f"{self._resp.request.url}: connection lost mid-stream: {e!r}") from e
+                f"{redact_url(str(self._resp.request.url))}: connection lost mid-stream: "
+                f"{e!r}") from e
         finally:
             self._resp.close()
 
@@ -223,7 +238,11 @@ class OpenAIBackend:
         timeout: seconds to wait for a response (connecting: at most 5 s).
         max_retries: retries for refused connections, timeouts, 429 and 5xx.
         retry_backoff: first backoff in seconds (doubles each retry, at most 8 s).
-        extra_body: extra fields merged into every request body.
+        extra_body: extra fields merged into every request body (written to ``config.json``,
+            with secret-named fields masked; put secrets in ``extra_body_env``).
+        extra_headers_env: ``{header: ENV_VAR}``: headers sent with every request, their
+            values read from the environment at construction (never written anywhere).
+        extra_body_env: ``{field: ENV_VAR}``: body fields, read the same way.
         transport: an :class:`httpx.BaseTransport` (tests use :class:`httpx.MockTransport`).
 
     Example:
@@ -239,6 +258,8 @@ class OpenAIBackend:
                  native_reasoning: bool = False, thought_prefill: bool | None = None,
                  timeout: float = 600.0, max_retries: int = 3,
                  retry_backoff: float = 0.5, extra_body: dict[str, Any] | None = None,
+                 extra_headers_env: dict[str, str] | None = None,
+                 extra_body_env: dict[str, str] | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
@@ -255,12 +276,14 @@ class OpenAIBackend:
         self.native_reasoning = native_reasoning
         self._thought_prefill = thought_prefill
         self.max_retries, self.retry_backoff = max_retries, retry_backoff
-        self.extra_body = dict(extra_body or {})
+        self.extra_body = {**(extra_body or {}),
+                           **_env_values("extra_body_env", extra_body_env)}
         self._pool = _http.ServerPool([_normalize_url(u) for u in urls])
         self._headers = {"Content-Type": "application/json"}
         key = os.environ.get(api_key_env) if api_key_env else None
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
+        self._headers.update(_env_values("extra_headers_env", extra_headers_env))
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
@@ -500,8 +523,8 @@ class OpenAIBackend:
                             prefill, mode == "trailing_assistant", t0)
 
     def identity(self) -> dict[str, Any]:
-        """Server URL(s) and model name (for records and cache keys)."""
-        urls = self._pool.urls
+        """Server URL(s), credentials redacted, and model name (for records and cache keys)."""
+        urls = [redact_url(u) for u in self._pool.urls]
         return {"backend": self.name, "base_url": urls[0] if len(urls) == 1 else urls,
                 "model": self.model}
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from r2p import __version__
 from r2p.errors import R2PError
+from r2p.redact import redact_text
 
 # name -> one-line help. Order is the order of `r2p --help`.
 COMMANDS: dict[str, str] = {
@@ -95,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The exception's message on one line."""
-    return " ".join(str(exc).split())
+    """The exception's message on one line, credentials in URLs redacted."""
+    return redact_text(" ".join(str(exc).split()))
 
 
 if __name__ == "__main__":

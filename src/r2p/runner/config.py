@@ -27,7 +27,7 @@ from r2p.errors import ConfigError, UnknownNameError
 #: Everything else in ``backend_options`` enters the cache key.
 NON_OUTPUT_BACKEND_OPTIONS = frozenset(
     {"threads", "parallel", "verbose", "timeout", "max_retries", "retry_backoff", "base_url",
-     "api_key_env", "device"}
+     "api_key_env", "extra_headers_env", "extra_body_env", "device"}
 )
 
 

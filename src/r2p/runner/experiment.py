@@ -35,6 +35,7 @@ from typing import Any
 
 from r2p.atomic import write_text_atomic
 from r2p.errors import BackendError, ConfigError, ServerUnreachableError
+from r2p.redact import redact_options, redact_text
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
 from r2p.runner.rundir import RUN_FILES, check_out_dir, config_fields
@@ -223,20 +224,22 @@ def _predict_one(
     try:
         pred = method.predict(sample, task, retrieved, watched)
     except BackendError as exc:
-        return "failed", {**base, "error": f"{type(exc).__name__}: {exc}",
+        return "failed", {**base, "error": redact_text(f"{type(exc).__name__}: {exc}"),
                           "error_type": type(exc).__name__,
                           "wall_s": time.perf_counter() - t0}
     record = {**pred.to_dict(), **base, "method": pred.method or cfg.method,
               "truncated": watched.truncated > 0, "wall_s": time.perf_counter() - t0}
     if pred.error:
+        record["error"] = redact_text(str(pred.error))
         return "failed", record
     return "ok", record
 
 
 def run_config_json(cfg: RunConfig, task: Task, identity: dict[str, Any]) -> dict[str, Any]:
-    """The content of ``config.json``: the configuration, package versions, model identity."""
-    return {**config_fields(cfg), "task": task.name, "versions": package_versions(),
-            "model_identity": identity}
+    """The content of ``config.json``: the configuration, package versions, model identity;
+    credentials in URLs and secret-named options masked (:func:`r2p.redact.redact_options`)."""
+    return redact_options({**config_fields(cfg), "task": task.name,
+                           "versions": package_versions(), "model_identity": identity})
 
 
 def write_run_dir(

@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from r2p.errors import ConfigError
+from r2p.redact import redact_options
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 
 #: The files a run writes into its directory.
@@ -42,7 +43,7 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_fields(cfg: RunConfig) -> dict[str, Any]:
-    """The configuration part of ``config.json`` (JSON-ready)."""
+    """The configuration part of ``config.json`` (JSON-ready; not yet redacted)."""
     return {
         "task": cfg.task, "split": cfg.split, "data": str(cfg.data), "method": cfg.method,
         "method_options": cfg.method_options, "retriever": cfg.retriever,
@@ -84,7 +85,7 @@ def check_out_dir(cfg: RunConfig, *, overwrite: bool = False) -> None:
     except (OSError, ValueError):
         problem = f"holds run files ({', '.join(present)}) without a readable config.json"
     else:
-        diff = _differences(identity(old), identity(config_fields(cfg)))
+        diff = _differences(identity(old), identity(redact_options(config_fields(cfg))))
         if diff:
             problem = f"holds a run of a different configuration ({diff})"
     if not problem:
