@@ -5,6 +5,7 @@ that kill a run mid-way)."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -26,10 +27,14 @@ def digest_reply(messages: list[Message], prefill: str | None) -> str:
 
 class SlowFakeBackend(FakeBackend):
     """FakeBackend answering :func:`digest_reply` after ``delay`` seconds per call; calls whose
-    prompt contains ``fail_on`` raise (to script backend failures)."""
+    prompt contains ``fail_on`` raise (to script backend failures). ``noisy`` adds a random
+    word to every reply, as sampling would (two processes then disagree on every sample)."""
 
-    def __init__(self, *, delay: float = 0.0, fail_on: str | None = None, **kw: Any) -> None:
-        super().__init__(digest_reply)
+    def __init__(self, *, delay: float = 0.0, fail_on: str | None = None, noisy: bool = False,
+                 **kw: Any) -> None:
+        reply = (lambda m, p: f"{digest_reply(m, p)} {secrets.token_hex(3)}") if noisy \
+            else digest_reply
+        super().__init__(reply)
         self.delay, self.fail_on = delay, fail_on
 
     def generate(self, messages: Sequence[Message], **kw: Any) -> Any:  # type: ignore[override]

@@ -26,13 +26,38 @@ def test_failures_do_not_count_as_done_and_rows_are_appended(tmp_path: Path) -> 
     with Store(tmp_path / "s.sqlite") as store:
         store.put("k1", "q1", {"error": "down"}, "failed")
         assert store.get("k1") is None
-        store.put("k1", "q1", {"answer": "a"})
-        store.put("k1", "q1", {"answer": "b"})  # a second writer of the same key
-        assert store.get("k1") == {"answer": "a"}  # the first ok record wins
-        assert store.count("k1") == 3 and store.count("k1", "ok") == 2
+        assert store.put("k1", "q1", {"answer": "a"}) == {"answer": "a"}
+        # a second writer of the same key: its success is not stored, the first one returned
+        assert store.put("k1", "q1", {"answer": "b"}) == {"answer": "a"}
+        assert store.get("k1") == {"answer": "a"}
+        assert store.count("k1") == 2 and store.count("k1", "ok") == 1
         assert store.get_many(["k1", "nope"]) == {"k1": {"answer": "a"}}
+        store.put("k1", "q1", {"error": "again"}, "failed")  # failures are always appended
+        assert store.count("k1", "failed") == 2
     with Store(tmp_path / "s.sqlite") as again:  # persisted, schema not re-applied
         assert again.count() == 3
+
+
+def test_migration_keeps_the_first_success_per_key(tmp_path: Path) -> None:
+    """A version-1 store (written before successes were unique) holding two successes for a
+    key keeps the first, the one that was always served."""
+    from r2p.runner.store import MIGRATIONS
+
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    for i, (key, status, answer) in enumerate([("k", "ok", "first"), ("k", "failed", "-"),
+                                               ("k", "ok", "second"), ("j", "ok", "only")]):
+        db.execute("INSERT INTO records (key, sample_id, status, record, created) VALUES "
+                   "(?, ?, ?, ?, ?)", (key, "q", status, f'{{"answer": "{answer}"}}', i))
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert [(k, st) for k, _, st in store.rows()] == [("k", "ok"), ("k", "failed"),
+                                                          ("j", "ok")]
+        assert store.get("k") == {"answer": "first"}
+        assert store.put("k", "q", {"answer": "third"}) == {"answer": "first"}
 
 
 def test_schema_version_and_bad_files(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from r2p.atomic import write_text_atomic
 from r2p.errors import ConfigError, DataError, RetrievalError
 from r2p.retrieval.base import check_k
 from r2p.tasks import Task
@@ -72,10 +73,8 @@ def write_ranks(path: str | os.PathLike[str], ranks: Mapping[str, Sequence[str]]
     p = Path(path)
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
     payload = {str(q): [str(i) for i in ids] for q, ids in ranks.items()}
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
+    write_text_atomic(p, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
     return p
 
 

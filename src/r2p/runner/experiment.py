@@ -352,11 +352,19 @@ def _run(
                    unit="q", file=sys.stderr, dynamic_ncols=True)
         bar.set_postfix(running.postfix(failed))
     by_id = {s.id: s for s in samples}
+
+    def work(s: Sample) -> tuple[str, dict[str, Any]]:
+        # Another process on the same store may have finished this sample since the start.
+        hit = store.get(keys[s.id])
+        if hit is not None:
+            return "cached", hit
+        return _predict_one(cfg, task, s, res, method, backend, retriever)
+
+    n_computed = 0
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="r2p-run")
     try:
-        futures: dict[Future[tuple[Status, dict[str, Any]]], str] = {
-            pool.submit(_predict_one, cfg, task, s, res, method, backend, retriever): s.id
-            for s in pending
+        futures: dict[Future[tuple[str, dict[str, Any]]], str] = {
+            pool.submit(work, s): s.id for s in pending
         }
         unreachable_streak = 0
         for fut in as_completed(futures):
@@ -364,6 +372,15 @@ def _run(
                 continue
             sid = futures[fut]
             status, record = fut.result()
+            if status == "cached":
+                n_cached += 1
+                done[sid] = record
+                running.add(_scores(task, by_id[sid].output, record.get("answer", "")))
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(running.postfix(failed))
+                continue
+            n_computed += 1
             unreachable = record.get("error_type") == ServerUnreachableError.__name__
             unreachable_streak = unreachable_streak + 1 if unreachable else 0
             if unreachable_streak == max(STOP_AFTER_UNREACHABLE, cfg.concurrency):
@@ -373,7 +390,9 @@ def _run(
                 print(f"r2p: {unreachable_streak} samples in a row found no server; stopping "
                       f"({n_cancelled} not attempted; re-run the same command to resume)",
                       file=sys.stderr)
-            store.put(keys[sid], sid, record, status)  # committed: survives any kill
+            # committed at once (survives any kill); a success another process stored first
+            # wins, and this run uses it too
+            record = store.put(keys[sid], sid, record, "ok" if status == "ok" else "failed")
             if status == "ok":
                 done[sid] = record
                 running.add(_scores(task, by_id[sid].output, record.get("answer", "")))
@@ -398,7 +417,7 @@ def _run(
     pool.shutdown(wait=True)
     metrics, files = write_run_dir(cfg, task, samples, done, identity)
     return RunResult(out=cfg.out, metrics=metrics, n_total=len(samples), n_cached=n_cached,
-                     n_computed=len(pending), n_failed=metrics["n_failed"], files=files)
+                     n_computed=n_computed, n_failed=metrics["n_failed"], files=files)
 
 
 #: Consecutive samples that found no server after retries before a run stops sending more.

@@ -6,7 +6,14 @@ a SHA-256 of the canonical JSON of exactly the settings that change an output pl
 re-running a command skips keys already done, and two runs (or two sweeps, or two processes)
 asking for the same generation share one result. Failures are rows too (``status = 'failed'``):
 they are reported, never scored, and retried by the next run because only ``ok`` rows count as
-done. Rows are never updated or deleted.
+done. Rows are never updated.
+
+A key has at most one ``ok`` row, whatever the number of writers: a unique index keeps the
+first success and :meth:`Store.put` of a later one returns the record that stands, so a second
+process that computed the same sample (with sampling, possibly differently) writes the stored
+answer, not its own. (Schema version 2 added that index and deleted the later duplicate
+successes that older versions could write; they were never served, since a key's first ``ok``
+row always was.)
 
 The database runs in WAL mode with a busy timeout, so several processes can write one store at
 once without losing rows. The schema is versioned with ``PRAGMA user_version``; migrations are a
@@ -16,9 +23,10 @@ Example:
     >>> import tempfile, pathlib
     >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "s.sqlite") as store:
     ...     key = record_key({"method": "rag", "k": 4}, "q1")
-    ...     store.put(key, "q1", {"answer": "x"})
-    ...     store.get(key)["answer"]
-    'x'
+    ...     first = store.put(key, "q1", {"answer": "x"})
+    ...     later = store.put(key, "q1", {"answer": "y"})  # another writer, same key
+    ...     (later["answer"], store.get(key)["answer"], store.count(key))
+    ('x', 'x', 1)
 """
 
 from __future__ import annotations
@@ -47,6 +55,11 @@ MIGRATIONS: list[str] = [
         created   REAL NOT NULL
     );
     CREATE INDEX IF NOT EXISTS records_key_status ON records (key, status);
+    """,
+    """
+    DELETE FROM records WHERE status = 'ok' AND seq NOT IN
+        (SELECT MIN(seq) FROM records WHERE status = 'ok' GROUP BY key);
+    CREATE UNIQUE INDEX IF NOT EXISTS records_one_ok ON records (key) WHERE status = 'ok';
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -132,15 +145,24 @@ class Store:
 
     def put(
         self, key: str, sample_id: str, record: Mapping[str, Any], status: Status = "ok"
-    ) -> None:
-        """Append one record and commit it."""
+    ) -> dict[str, Any]:
+        """Append one record and commit it; return the record that stands for ``key``.
+
+        A failure is always appended (and returned). A success is kept only if ``key`` has
+        none yet; otherwise the stored one is returned, so every writer uses the same answer.
+        """
         text = canonical_json(dict(record))
         with self._lock:
-            self._db.execute(
-                "INSERT INTO records (key, sample_id, status, record, created) "
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO records (key, sample_id, status, record, created) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (key, str(sample_id), status, text, time.time()),
             )
+            if cur.rowcount == 1:
+                return json.loads(text)
+            row = self._db.execute(
+                "SELECT record FROM records WHERE key = ? AND status = 'ok'", (key,)).fetchone()
+        return dict(json.loads(row[0]))
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The first ``ok`` record under ``key``, or None."""
