@@ -86,10 +86,17 @@ def test_a_stage_past_its_budget_keeps_its_last_full_sentence() -> None:
 def test_the_intervention_cap_ends_the_stage_where_it_was_clean() -> None:
     copy = " As [P2] says The card came late and the box was torn"
     fb = FakeBackend(staged_model([copy, copy]))
-    pred = R2PMethod(srm=False, max_interventions=1).predict(REVIEW, RATING, ITEMS, fb)
+    pred = R2PMethod(srm=False, max_interventions=1, copy_words=8).predict(REVIEW, RATING, ITEMS,
+                                                                           fb)
     assert pred.interventions == 1
     assert any(e["name"] == "intervention_cap" for e in _events(pred, "check"))
     assert "came late" not in pred.reasoning
+    # a check failing again right after its own correction ends the stage, under any cap
+    fb = FakeBackend(staged_model([copy, copy]))
+    pred = R2PMethod(srm=False, max_interventions=3, copy_words=8).predict(REVIEW, RATING,
+                                                                           ITEMS, fb)
+    cap = [e for e in _events(pred, "check") if e["name"] == "intervention_cap"]
+    assert pred.interventions == 1 and "copy failed again" in cap[0]["detail"]
 
 
 def test_ratings_get_one_format_correction_text_does_not() -> None:
@@ -179,7 +186,7 @@ def test_ratings_decide_by_the_answer_distribution_and_think_again_when_unsure()
     assert len(_events(pred, "candidate")) == 1  # confident: no second thought
     unsure = LogprobFake([{"4": 0.5, "5": 0.5}, {"5": 0.9, "4": 0.1}],
                          replies=staged_model(OWN, answer=[" 4", " 5"]))
-    pred = R2PMethod().predict(REVIEW, RATING, ITEMS, unsure)
+    pred = R2PMethod(extra_thoughts=1).predict(REVIEW, RATING, ITEMS, unsure)
     cands = _events(pred, "candidate")
     assert len(cands) == 2 and cands[1]["distribution"] == {"5": 0.9, "4": 0.1}
     assert pred.answer == "5" and pred.trace[-1]["distribution"]["5"] > 0.6
@@ -197,6 +204,6 @@ def test_one_config_validates_every_option() -> None:
     with pytest.raises(ConfigError, match="R2P option copy_words"):
         R2PConfig(copy_words="x")
     cfg = R2PConfig(synthesis_tokens=10)
-    assert cfg.budgets("generation") == (10, 0, 64) and cfg.budgets("rating").response == 32
+    assert cfg.budgets("generation") == (10, 0, 64) and cfg.budgets("rating").response == 24
     assert R2PConfig(answer_cue="A:").answer_cue == ("A:",)
     assert R2PMethod(srm=False).options()["answer_cue"] == ["Answer:", "Final answer: "]

@@ -41,9 +41,9 @@ def test_dry_run_lists_runs_and_calls(
     assert main(["sweep", str(f), "--dry-run", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "| LaMP_7-rag-k4 | 5 | 5 |" in out
-    # a thought is 3-6 calls, one more when uncertain, one SRM sampling call: 3 .. 6 x 2 + 1
-    assert "| LaMP_7-r2p-k4 | 5 | 15-65 |" in out
-    assert "2 runs, 10 samples, about 20-70 model calls (an estimate" in out
+    # text: stage 2 and the answer (+2 interventions), an unthought answer, one sampling call
+    assert "| LaMP_7-r2p-k4 | 5 | 15-30 |" in out
+    assert "2 runs, 10 samples, about 20-35 model calls (an estimate" in out
     assert not (tmp_path / "study").exists()
 
 
@@ -53,10 +53,15 @@ def test_call_estimates() -> None:
                                             "method_options": opts}, validate_names=False))
 
     assert cfg("rag") == (1, 1) and cfg("think") == (1, 2)
-    # a thought: stage 2, stage 3, the answer; each intervention (and a format retry) one more
-    assert cfg("hrt") == (3, 4) and cfg("hrt_rpi", max_interventions=2) == (3, 6)
-    # SRM: one more thought when uncertain, one sampling call, one selection call (llm)
-    assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (3, 12)
+    # a text thought: stage 2 and the answer; each intervention one more call
+    assert cfg("hrt") == (2, 2) and cfg("hrt_rpi", max_interventions=2) == (2, 4)
+    # text SRM: an unthought answer, no sampling call for 2 candidates, one selection call
+    assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (3, 5)
+    # ratings: stage 3 too, one format retry, one more thought, one sampling call
+    rating = estimate_calls(build_config({"task": "LaMP_3", "data": ".", "method": "r2p",
+                                          "method_options": {"extra_thoughts": 1}},
+                                         validate_names=False))
+    assert rating == (3, (3 + 2 + 1) * 2 + 1)
 
 
 def test_bad_sweeps_fail_early(shared_data: Path, tmp_path: Path) -> None:

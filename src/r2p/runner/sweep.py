@@ -38,7 +38,7 @@ from r2p.runner.config import RunConfig, build_config, read_config_file
 #: Grid axes in the order they appear in run names.
 AXES = ("task", "method", "retriever", "k", "model", "backend", "seed")
 
-_R2P_FAMILY = {"hrt", "hrt_rpi", "r2p", "r2p_sim"}
+_R2P_FAMILY = {"hrt", "hrt_rpi", "r2p", "r2p_llm"}
 
 
 @dataclass(frozen=True)
@@ -129,23 +129,35 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
     """An estimate of model calls per sample, ``(low, high)``.
 
     direct/rag: 1; think: 1-2 (a second call when the thought runs out before the answer);
-    R2P variants: one call per candidate and thought segment, each RPI intervention starting a
-    new segment (up to ``max_interventions``), plus one selection call for LLM selection. It is
-    an estimate: the number of interventions depends on what the model writes.
+    R2P variants, per thought: stage 2, stage 3 when the task kind has one inside the thought
+    (ratings), the answer; each RPI intervention one more call (up to ``max_interventions``),
+    and for labels and ratings one format retry. SRM: for text one answer with an empty
+    thought, one sampling call when ``n_candidates`` > 2 and one selection call (``llm``); for
+    labels and ratings one sampling call when the engine gives no log-probabilities and up to
+    ``extra_thoughts`` more thoughts. It is an estimate: interventions depend on the model.
     """
+    from r2p.methods.r2p.config import R2PConfig
+    from r2p.tasks import get_task
+
     m, opts = cfg.method, cfg.method_options
     if m in ("direct", "rag"):
         return 1, 1
     if m == "think":
         return 1, 2
     if m in _R2P_FAMILY:
-        srm = opts.get("srm", m in ("r2p", "r2p_sim"))
-        rpi = opts.get("rpi", m != "hrt")
-        n = int(opts.get("n_candidates", 3)) if srm else 1
-        max_iv = int(opts.get("max_interventions", 3)) if rpi else 0
-        select = 1 if srm and opts.get("selection", "similarity" if m == "r2p_sim" else "llm") \
-            == "llm" else 0
-        return n + select, n * (1 + max_iv) + 1 + select
+        from r2p.methods.registry import SPECS
+
+        c = R2PConfig(**{**SPECS[m].preset, **opts})
+        kind = get_task(cfg.task).kind
+        lo = 2 + (1 if c.budgets(kind).response > 0 else 0)
+        hi = lo + ((c.max_interventions + (kind != "generation")) if c.rpi else 0)
+        if not (c.srm and c.n_candidates > 1):
+            return lo, hi
+        if kind == "generation":
+            extra = 1 + (c.n_candidates > 2) + (c.selection == "llm")
+            return lo + 1, hi + extra
+        more = min(c.extra_thoughts, c.n_candidates - 1)
+        return lo, hi * (1 + more) + 1
     return 1, 1
 
 

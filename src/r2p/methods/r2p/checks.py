@@ -189,7 +189,8 @@ class StageWatch:
             return None
         cut = sentence_start(text, hit[0])
         return Violation(Check("copy", False, f"copies the prompt: {hit[1]!r}",
-                               self.stage or None, cut), corrections.for_copy(self.k), cut)
+                               self.stage or None, cut), corrections.for_copy(self.k, self.stage),
+                         cut)
 
     def _loop(self, text: str) -> Violation | None:
         self.checked.add("loop")

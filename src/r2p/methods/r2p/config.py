@@ -8,7 +8,7 @@ budget :data:`~r2p.methods.rag.DEFAULT_ANSWER_TOKENS`), resolved by :meth:`R2PCo
 Example:
     >>> cfg = R2PConfig(n_candidates=2)
     >>> cfg.budgets("rating")
-    Budgets(synthesis=64, response=32, answer=8)
+    Budgets(synthesis=64, response=24, answer=8)
     >>> R2PConfig(n_candidates=0)                            # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -25,12 +25,13 @@ from r2p.errors import ConfigError
 from r2p.methods.answers import ANSWER_CUES
 from r2p.methods.rag import DEFAULT_ANSWER_TOKENS
 
-SYNTHESIS_TOKENS: dict[str, int] = {"classification": 96, "rating": 64, "generation": 64}
-"""Stage 2 (the user-profile synthesis) budget per task kind: a few sentences. LaMP-1-style
-choices relate two candidates to the user's papers and get more."""
-RESPONSE_TOKENS: dict[str, int] = {"classification": 32, "rating": 32, "generation": 0}
-"""Stage 3 inside the thought per task kind: one sentence weighing the choice for labels and
-ratings; 0 for text, whose response *is* the answer written after the thought."""
+SYNTHESIS_TOKENS: dict[str, int] = {"classification": 64, "rating": 64, "generation": 64}
+"""Stage 2 (the user-profile synthesis) budget per task kind: two or three short sentences."""
+RESPONSE_TOKENS: dict[str, int] = {"classification": 0, "rating": 24, "generation": 0}
+"""Stage 3 inside the thought per task kind: one sentence weighing a rating against the user's
+usual scores; 0 for text, whose response *is* the answer written after the thought, and for
+labels, whose choice is read from the answer's distribution (a sentence there cost a third of
+R2P's time on LaMP-1 and is left to ``response_tokens``)."""
 
 
 class Budgets(NamedTuple):
@@ -63,12 +64,12 @@ class R2PConfig(BaseModel):
     sample_temperature: float = Field(0.7, ge=0.0, le=2.0)
     seed: int = 0
     grounding_threshold: float = Field(0.25, ge=0.0, le=1.0)
-    copy_words: int = Field(8, ge=3, le=64)
+    copy_words: int = Field(10, ge=3, le=64)
     prompt_version: str = "v3"
     answer_cue: tuple[str, ...] = ANSWER_CUES
     top_logprobs: int = Field(10, ge=0, le=20)
     confidence: float = Field(0.6, ge=0.0, le=1.0)
-    extra_thoughts: int = Field(1, ge=0, le=8)
+    extra_thoughts: int = Field(0, ge=0, le=8)
 
     @field_validator("answer_cue", mode="before")
     @classmethod

@@ -43,8 +43,11 @@ def cite_hint(k: int) -> str:
     return " and ".join(f"[P{i}]" for i in range(1, min(k, 2) + 1))
 
 
-def for_copy(k: int) -> Correction:
-    """The thought copies the prompt (an item, the template, the request) verbatim."""
+def for_copy(k: int, stage: int = 2) -> Correction:
+    """The thought copies the prompt (an item, the template, the request) verbatim: stage 2
+    goes on in the model's own words; elsewhere the copy is dropped and the thought closed."""
+    if stage == 3:
+        return Correction("copy", "", "close")
     lead = f"In my own words, {cite_hint(k)} show that this user" if k else \
         "In my own words, the point is that"
     return Correction("copy", f"I will not copy the items. {lead}")

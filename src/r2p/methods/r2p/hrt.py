@@ -31,7 +31,7 @@ from r2p.tasks import Task
 from r2p.types import Message, Retrieved, Sample
 
 PROMPT_VERSION = "v3"
-ITEM_WORDS = 60
+ITEM_WORDS = 32
 """Each retrieved item is cut to this many words in the prompt (keeps k = 4 prompts small)."""
 SYSTEM = "You are a careful assistant that personalizes answers for one specific user."
 

@@ -310,6 +310,7 @@ class StagedThought:
         """Generate one stage after ``thought``; ``(thought, the thought was closed)``."""
         head, used = thought, 0
         stage_text = ""
+        self._fired: set[str] = set()
         for _ in range(self.ctx.cfg.max_interventions + 2):
             left = budget - used
             if left <= 0:
@@ -344,10 +345,15 @@ class StagedThought:
         assert v is not None
         self.steps.record(v.check)
         clean = full[: v.cut].rstrip()
-        if not self.steps.can_intervene():
-            self.steps.record(Check("intervention_cap", False, f"{self.ctx.cfg.max_interventions}"
-                                    f" interventions used: the stage ends here", stage or None,
-                                    v.cut))
+        # a check that fails again after its own correction will not be talked out of it: the
+        # stage ends where it was clean (a second correction rarely differs, and costs a call)
+        again = v.check.name in self._fired
+        self._fired.add(v.check.name)
+        if again or not self.steps.can_intervene():
+            why = ("failed again after its correction" if again else
+                   f"{self.ctx.cfg.max_interventions} interventions used")
+            self.steps.record(Check("intervention_cap", False, f"{v.check.name} {why}: the "
+                                    f"stage ends here", stage or None, v.cut))
             self.steps.closed_by = "cap"
             return clean, "next_stage" if stage == 2 else "close"
         self.steps.intervene(v.correction, v.cut)
