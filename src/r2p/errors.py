@@ -15,7 +15,8 @@ boundary where they occur (data readers, backends), never leaked.
     └── BackendError            a generation engine failed
         ├── ContextLengthError  prompt + max_tokens exceed the model's context
         ├── ModelNotFoundError  model file / alias / server model name unknown
-        ├── ServerUnreachableError  connection refused, timeouts after retries
+        ├── ServerUnreachableError  connection refused or broken, after retries
+        │   └── ServerTimeoutError  connected, but no answer within the time limits
         ├── BadResponseError    the server answered something that is not a valid completion
         └── RateLimitError      429 after retries
 """
@@ -73,6 +74,11 @@ class ServerUnreachableError(BackendError):
     """The server could not be reached (refused, timed out) after bounded retries."""
 
 
+class ServerTimeoutError(ServerUnreachableError):
+    """The server accepted the connection but did not answer within the read or total limit
+    (a hung or overloaded server)."""
+
+
 class BadResponseError(BackendError):
     """The engine answered something that is not a valid completion."""
 
@@ -92,6 +98,7 @@ __all__ = [
     "R2PError",
     "RateLimitError",
     "RetrievalError",
+    "ServerTimeoutError",
     "ServerUnreachableError",
     "UnknownNameError",
 ]

@@ -5,6 +5,10 @@ transport policy (which server, when to retry, what an HTTP failure means) stay 
 separately testable.
 
 Policy:
+    * three time limits (:class:`Timeouts`): connecting, waiting for the next byte (a stall),
+      and one attempt's total time; a server that connects but does not answer in time is
+      retried once only (a hung server rarely recovers in seconds), then
+      :class:`~r2p.errors.ServerTimeoutError`;
     * transient failures (refused/broken connections, timeouts, HTTP 429 and 5xx, and a 200
       answer that is not a valid completion: not JSON, no choices, no text) are retried with
       exponential backoff, a bounded number of times;
@@ -24,7 +28,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from r2p.errors import (
     BackendError,
@@ -32,6 +36,7 @@ from r2p.errors import (
     ContextLengthError,
     ModelNotFoundError,
     RateLimitError,
+    ServerTimeoutError,
     ServerUnreachableError,
 )
 from r2p.redact import redact_url
@@ -40,6 +45,45 @@ T = TypeVar("T")
 
 _CONTEXT_HINTS = ("context length", "context size", "context_length", "exceed_context",
                   "maximum context", "too many tokens", "prompt is too long")
+
+
+#: Attempts a request gets when the server keeps timing out (connected, no answer in time).
+TIMEOUT_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """The time limits of one HTTP attempt, in seconds.
+
+    Attributes:
+        connect: to open the connection (a host that does not answer counts as unreachable).
+        read: the longest wait for the next byte. A non-streamed answer arrives in one piece
+            when the generation is done, so this is also the longest a non-streamed
+            generation may take.
+        total: one attempt, from sending to the last byte (a server trickling bytes cannot
+            hold a request longer; for streams, the whole stream).
+
+    Example:
+        >>> Timeouts(connect=5, read=60, total=30).httpx().read  # never above the total
+        30
+    """
+
+    connect: float = 5.0
+    read: float = 60.0
+    total: float = 300.0
+
+    def httpx(self) -> httpx.Timeout:
+        """The per-operation limits for :class:`httpx.Client` (each at most ``total``)."""
+        return httpx.Timeout(connect=min(self.connect, self.total),
+                             read=min(self.read, self.total),
+                             write=min(self.read, self.total), pool=self.total)
+
+    def describe(self, exc: BaseException) -> str:
+        """What ran out, in words, for an httpx timeout ``exc``."""
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"no connection within {min(self.connect, self.total):g} s"
+        return (f"no answer within {min(self.read, self.total):g} s (read_timeout; raise it "
+                "for long non-streamed generations)")
 
 
 class Transient(Exception):
@@ -193,7 +237,7 @@ def final_error(exc: Transient, attempts: int) -> BackendError:
     if exc.kind == "bad":
         return BadResponseError(f"bad response from {where}: {exc.detail}")
     if exc.kind == "timeout":
-        return ServerUnreachableError(f"timed out waiting for {where}: {exc.detail}")
+        return ServerTimeoutError(f"timed out waiting for {where}: {exc.detail}")
     return ServerUnreachableError(f"cannot reach {where}: {exc.detail}")
 
 
@@ -208,7 +252,7 @@ def send(client: httpx.Client, pool: ServerPool, method: str, path: str,
          payload: dict[str, Any] | None, *, model: str, headers: dict[str, str],
          stream: bool = False, max_retries: int = 3, backoff_s: float = 0.5,
          max_backoff_s: float = 8.0, on_url: Callable[[str], str] | None = None,
-         ) -> httpx.Response:
+         timeouts: Timeouts | None = None) -> httpx.Response:
     """Send one request through ``pool`` with bounded retries; return the OK response.
 
     Args:
@@ -224,7 +268,7 @@ def send(client: httpx.Client, pool: ServerPool, method: str, path: str,
     """
     return fetch(client, pool, method, path, payload, _identity, model=model, headers=headers,
                  stream=stream, max_retries=max_retries, backoff_s=backoff_s,
-                 max_backoff_s=max_backoff_s, on_url=on_url)
+                 max_backoff_s=max_backoff_s, on_url=on_url, timeouts=timeouts)
 
 
 def _identity(resp: httpx.Response) -> httpx.Response:
@@ -235,22 +279,31 @@ def fetch(client: httpx.Client, pool: ServerPool, method: str, path: str,
           payload: dict[str, Any] | None, parse: Callable[[httpx.Response], T], *, model: str,
           headers: dict[str, str], stream: bool = False, max_retries: int = 3,
           backoff_s: float = 0.5, max_backoff_s: float = 8.0,
-          on_url: Callable[[str], str] | None = None) -> T:
+          on_url: Callable[[str], str] | None = None, timeouts: Timeouts | None = None) -> T:
     """Like :func:`send`, but ``parse(response)`` runs inside each attempt: a
     :class:`~r2p.errors.BadResponseError` it raises (a 200 answer that is not JSON, has no
     choices or no text) is retried like a 5xx, then raised as ``BadResponseError``.
+
+    With ``timeouts``, a non-streamed body must arrive within ``timeouts.total`` (the stall
+    limit is the client's read timeout); a timed-out request gets :data:`TIMEOUT_ATTEMPTS`
+    attempts at most, then :class:`~r2p.errors.ServerTimeoutError`.
     """
+    limits = timeouts or Timeouts()
 
     def attempt() -> T:
         base = pool.pick()
         url = join_url(on_url(base) if on_url else base, path)
         try:
             req = client.build_request(method, url, json=payload, headers=headers)
-            resp = client.send(req, stream=stream)
+            started = time.monotonic()
+            resp = client.send(req, stream=True)
+            if not stream:
+                resp = _read_within(resp, started + limits.total, limits.total, base)
+        except httpx.ConnectTimeout as e:  # the host does not answer at all: unreachable
+            pool.mark_down(base, repr(e))
+            raise Transient("unreachable", base, f"{limits.describe(e)} ({e!r})") from e
         except httpx.TimeoutException as e:
-            if isinstance(e, httpx.ConnectTimeout):
-                pool.mark_down(base, repr(e))
-            raise Transient("timeout", base, repr(e)) from e
+            raise Transient("timeout", base, limits.describe(e)) from e
         except httpx.TransportError as e:  # refused, reset, broken mid-response
             pool.mark_down(base, repr(e))
             raise Transient("unreachable", base, repr(e)) from e
@@ -283,12 +336,41 @@ def fetch(client: httpx.Client, pool: ServerPool, method: str, path: str,
         return float(min(max_backoff_s, backoff_s * 2 ** (rs.attempt_number - 1)))
 
     attempts = max_retries + len(pool.urls)
-    retrying = Retrying(retry=retry_if_exception_type(Transient), wait=wait,
-                        stop=stop_after_attempt(attempts), reraise=True)
+    timed_out = [0]
+
+    def stop(rs: RetryCallState) -> bool:
+        exc = rs.outcome.exception() if rs.outcome else None
+        if isinstance(exc, Transient) and exc.kind == "timeout":
+            timed_out[0] += 1
+            if timed_out[0] >= TIMEOUT_ATTEMPTS:
+                return True
+        return rs.attempt_number >= attempts
+
+    retrying = Retrying(retry=retry_if_exception_type(Transient), wait=wait, stop=stop,
+                        reraise=True)
     try:
         return retrying(attempt)
     except Transient as e:
         raise final_error(e, retrying.statistics.get("attempt_number", attempts)) from None
+
+
+def _read_within(resp: httpx.Response, deadline: float, total: float,
+                 base: str) -> httpx.Response:
+    """Read ``resp``'s body, giving up at ``deadline`` (``time.monotonic()``); return a
+    response holding the body."""
+    if resp.is_stream_consumed:  # already read (an in-memory transport): nothing to wait for
+        return resp
+    chunks: list[bytes] = []
+    try:
+        for chunk in resp.iter_raw():
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise Transient("timeout", base,
+                                f"the answer took longer than {total:g} s (timeout)")
+    finally:
+        resp.close()
+    return httpx.Response(resp.status_code, headers=resp.headers, content=b"".join(chunks),
+                          request=resp.request)
 
 
 def parse_json(resp: httpx.Response, what: str) -> dict[str, Any]:
@@ -303,9 +385,28 @@ def parse_json(resp: httpx.Response, what: str) -> dict[str, Any]:
     return data
 
 
-def iter_sse(resp: httpx.Response) -> Iterator[dict[str, Any]]:
-    """The JSON events of a server-sent-event stream, until ``data: [DONE]``."""
-    for line in resp.iter_lines():
+def _lines(resp: httpx.Response, deadline: float | None, total: float | None
+           ) -> Iterator[str]:
+    """The body's lines as they arrive; :class:`ServerTimeoutError` past ``deadline`` (checked
+    on every chunk, so a server trickling bytes without line breaks is caught too)."""
+    buf = ""
+    for text in resp.iter_text():
+        if deadline is not None and time.monotonic() > deadline:
+            raise ServerTimeoutError(f"{redact_url(str(resp.request.url))}: the stream took "
+                                     f"longer than {total:g} s (timeout)")
+        buf += text
+        *lines, buf = buf.split("\n")
+        for line in lines:
+            yield line.rstrip("\r")
+    if buf:
+        yield buf.rstrip("\r")
+
+
+def iter_sse(resp: httpx.Response, *, deadline: float | None = None,
+             total: float | None = None) -> Iterator[dict[str, Any]]:
+    """The JSON events of a server-sent-event stream, until ``data: [DONE]``; with
+    ``deadline`` (``time.monotonic()``), :class:`ServerTimeoutError` once it passes."""
+    for line in _lines(resp, deadline, total):
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()
@@ -323,5 +424,5 @@ def iter_sse(resp: httpx.Response) -> Iterator[dict[str, Any]]:
             yield event
 
 
-__all__ = ["ServerPool", "ServerState", "Transient", "error_message", "fetch", "final_error",
+__all__ = ["TIMEOUT_ATTEMPTS", "ServerPool", "ServerState", "Timeouts", "Transient", "error_message", "fetch", "final_error",
            "iter_sse", "join_url", "parse_json", "send", "translate_status"]

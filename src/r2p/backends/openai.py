@@ -40,7 +40,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from r2p.backends import _http
-from r2p.errors import BackendError, BadResponseError, ConfigError, ServerUnreachableError
+from r2p.errors import (
+    BackendError,
+    BadResponseError,
+    ConfigError,
+    ServerTimeoutError,
+    ServerUnreachableError,
+)
 from r2p.reasoning import THINK_CLOSE, THINK_OPEN, join_prefill, merge_reasoning
 from r2p.redact import redact_url
 from r2p.types import Choice, Completion, Message, Usage
@@ -127,8 +133,10 @@ class OpenAIStream:
     """
 
     def __init__(self, backend: OpenAIBackend, resp: httpx.Response, kind: str,
-                 prefill: str | None, strip_prefix: bool, started: float) -> None:
+                 prefill: str | None, strip_prefix: bool, started: float,
+                 deadline: float | None = None) -> None:
         self._b, self._resp, self._kind = backend, resp, kind
+        self._deadline = deadline
         self._prefill = prefill
         self._strip = _PrefixStripper((prefill or "") if strip_prefix else "")
         self._started = started
@@ -144,7 +152,8 @@ class OpenAIStream:
         if self._done or self._closed:
             return
         try:
-            for event in _http.iter_sse(self._resp):
+            for event in _http.iter_sse(self._resp, deadline=self._deadline,
+                                        total=self._b.timeouts.total):
                 if event.get("usage"):
                     self._usage = _usage(event)
                 for ch in event.get("choices") or []:
@@ -163,6 +172,13 @@ class OpenAIStream:
                 self._in_think = False
                 yield "</think>"
             self._done = True
+        except httpx.TimeoutException as e:
+            if self._closed:
+                return
+            raise ServerTimeoutError(
+                f"{redact_url(str(self._resp.request.url))}: no data for "
+                f"{min(self._b.timeouts.read, self._b.timeouts.total):g} s mid-stream "
+                "(read_timeout)") from e
         except httpx.HTTPError as e:
             if self._closed:
                 return
@@ -235,8 +251,15 @@ class OpenAIBackend:
             ``raw_completions`` mode, where the prompt is rendered by the server's template and
             a think tag the template already opened is not repeated; False otherwise (an R1
             template drops everything before ``</think>`` from a continued assistant turn).
-        timeout: seconds to wait for a response (connecting: at most 5 s).
-        max_retries: retries for refused connections, timeouts, 429 and 5xx.
+        timeout: the most seconds one attempt may take, from sending to the last byte
+            (streams included; default 300).
+        read_timeout: the longest wait for the next byte, in seconds (default 60). A
+            non-streamed answer arrives in one piece, so this also bounds a non-streamed
+            generation: raise it for long generations on a slow server.
+        connect_timeout: seconds to open a connection (default 5).
+        max_retries: retries for refused connections, 429, 5xx and malformed answers; a
+            server that connects but does not answer in time gets one retry only (then
+            :class:`~r2p.errors.ServerTimeoutError`).
         retry_backoff: first backoff in seconds (doubles each retry, at most 8 s).
         extra_body: extra fields merged into every request body (written to ``config.json``,
             with secret-named fields masked; put secrets in ``extra_body_env``).
@@ -256,7 +279,8 @@ class OpenAIBackend:
     def __init__(self, base_url: str | Sequence[str], model: str, *,
                  api_key_env: str = "OPENAI_API_KEY", prefill_mode: str = "auto",
                  native_reasoning: bool = False, thought_prefill: bool | None = None,
-                 timeout: float = 600.0, max_retries: int = 3,
+                 timeout: float = 300.0, read_timeout: float = 60.0,
+                 connect_timeout: float = 5.0, max_retries: int = 3,
                  retry_backoff: float = 0.5, extra_body: dict[str, Any] | None = None,
                  extra_headers_env: dict[str, str] | None = None,
                  extra_body_env: dict[str, str] | None = None,
@@ -269,8 +293,11 @@ class OpenAIBackend:
         if prefill_mode not in PREFILL_MODES:
             raise ConfigError(f"openai backend: unknown prefill_mode {prefill_mode!r}; choose "
                               f"from: {', '.join(PREFILL_MODES)}")
-        if max_retries < 0 or timeout <= 0:
-            raise ConfigError("openai backend: max_retries must be >= 0 and timeout > 0")
+        if max_retries < 0 or min(timeout, read_timeout, connect_timeout) <= 0:
+            raise ConfigError("openai backend: max_retries must be >= 0 and timeout, "
+                              "read_timeout, connect_timeout > 0")
+        self.timeouts = _http.Timeouts(connect=connect_timeout, read=read_timeout,
+                                       total=timeout)
         self.model = model
         self.prefill_mode = prefill_mode
         self.native_reasoning = native_reasoning
@@ -285,7 +312,7 @@ class OpenAIBackend:
             self._headers["Authorization"] = f"Bearer {key}"
         self._headers.update(_env_values("extra_headers_env", extra_headers_env))
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport,
+            timeout=self.timeouts.httpx(), transport=transport,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
         self._kind: str | None = None  # "llamacpp" | "generic", probed lazily
         self._render_cache: OrderedDict[str, tuple[str | None, list[int]]] = OrderedDict()
@@ -306,7 +333,8 @@ class OpenAIBackend:
               stream: bool = False, root: bool = False) -> httpx.Response:
         return _http.send(self._client, self._pool, method, path, payload, model=self.model,
                           headers=self._headers, stream=stream, max_retries=self.max_retries,
-                          backoff_s=self.retry_backoff, on_url=_origin if root else None)
+                          backoff_s=self.retry_backoff, on_url=_origin if root else None,
+                          timeouts=self.timeouts)
 
     def server_kind(self) -> str:
         """``"llamacpp"`` when the server answers llama.cpp's ``/props``, else ``"generic"``."""
@@ -467,7 +495,8 @@ class OpenAIBackend:
 
         return _http.fetch(self._client, self._pool, "POST", path, body, parse,
                            model=self.model, headers=self._headers,
-                           max_retries=self.max_retries, backoff_s=self.retry_backoff)
+                           max_retries=self.max_retries, backoff_s=self.retry_backoff,
+                           timeouts=self.timeouts)
 
     def _completion(self, data: dict[str, Any], path: str, mode: str, prefill: str | None,
                     t0: float) -> Completion:
@@ -520,7 +549,8 @@ class OpenAIBackend:
         body["stream_options"] = {"include_usage": True}
         resp = self._send(path, body, stream=True)
         return OpenAIStream(self, resp, "completions" if path == "/completions" else "chat",
-                            prefill, mode == "trailing_assistant", t0)
+                            prefill, mode == "trailing_assistant", t0,
+                            deadline=time.monotonic() + self.timeouts.total)
 
     def identity(self) -> dict[str, Any]:
         """Server URL(s), credentials redacted, and model name (for records and cache keys)."""

@@ -26,8 +26,9 @@ from r2p.errors import ConfigError, UnknownNameError
 #: Backend options that never change what the model generates (speed, logging, transport).
 #: Everything else in ``backend_options`` enters the cache key.
 NON_OUTPUT_BACKEND_OPTIONS = frozenset(
-    {"threads", "parallel", "verbose", "timeout", "max_retries", "retry_backoff", "base_url",
-     "api_key_env", "extra_headers_env", "extra_body_env", "device"}
+    {"threads", "parallel", "verbose", "timeout", "read_timeout", "connect_timeout",
+     "max_retries", "retry_backoff", "base_url", "api_key_env", "extra_headers_env",
+     "extra_body_env", "device"}
 )
 
 

@@ -17,6 +17,10 @@ all) is stored as a failure, counted in ``n_failed``, left out of predictions an
 retried by the next run. A sample where a reasoning model spent a call's whole ``max_tokens``
 inside its thought (no answer text, finish reason ``length``) is a legitimate result: it is
 scored, marked ``truncated: true`` in its record and counted in ``n_truncated``.
+
+When no server answers, a run stops sending after :data:`STOP_AFTER_UNREACHABLE` samples in a
+row found none (refused connections), or sooner, after :data:`STOP_AFTER_TIMEOUTS` of them
+timed out (a hung server); the rest stay pending for the next run.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from r2p.atomic import write_text_atomic
-from r2p.errors import BackendError, ConfigError, ServerUnreachableError
+from r2p.errors import BackendError, ConfigError, ServerTimeoutError, ServerUnreachableError
 from r2p.redact import redact_options, redact_text
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
@@ -366,7 +370,8 @@ def _run(
         futures: dict[Future[tuple[str, dict[str, Any]]], str] = {
             pool.submit(work, s): s.id for s in pending
         }
-        unreachable_streak = 0
+        streak = timed_out = 0  # samples in a row that found no server / that timed out
+        stopped = False
         for fut in as_completed(futures):
             if fut.cancelled():
                 continue
@@ -381,13 +386,19 @@ def _run(
                     bar.set_postfix(running.postfix(failed))
                 continue
             n_computed += 1
-            unreachable = record.get("error_type") == ServerUnreachableError.__name__
-            unreachable_streak = unreachable_streak + 1 if unreachable else 0
-            if unreachable_streak == max(STOP_AFTER_UNREACHABLE, cfg.concurrency):
-                # Every server is down: stop sending; samples in flight still finish and are
+            etype = record.get("error_type")
+            no_server = etype in (ServerUnreachableError.__name__, ServerTimeoutError.__name__)
+            streak = streak + 1 if no_server else 0
+            timed_out = (timed_out + 1 if etype == ServerTimeoutError.__name__
+                         else timed_out if no_server else 0)
+            if not stopped and (streak >= max(STOP_AFTER_UNREACHABLE, cfg.concurrency)
+                                or timed_out >= max(STOP_AFTER_TIMEOUTS, cfg.concurrency)):
+                # No server answers: stop sending; samples in flight still finish and are
                 # recorded, the rest stay pending for the next run.
+                stopped = True
                 n_cancelled = sum(f.cancel() for f in futures)
-                print(f"r2p: {unreachable_streak} samples in a row found no server; stopping "
+                why = f" ({timed_out} timed out)" if timed_out else ""
+                print(f"r2p: {streak} samples in a row found no server{why}; stopping "
                       f"({n_cancelled} not attempted; re-run the same command to resume)",
                       file=sys.stderr)
             # committed at once (survives any kill); a success another process stored first
@@ -422,6 +433,9 @@ def _run(
 
 #: Consecutive samples that found no server after retries before a run stops sending more.
 STOP_AFTER_UNREACHABLE = 8
+#: ... or among them, samples whose server connected but never answered in time (a hung
+#: server costs ``read_timeout`` per attempt, so it is given up on sooner).
+STOP_AFTER_TIMEOUTS = 2
 
 
 def check_ready(cfg: RunConfig, res: Resources, *, overwrite: bool = False) -> None:
@@ -447,6 +461,8 @@ def check_ready(cfg: RunConfig, res: Resources, *, overwrite: bool = False) -> N
 
 __all__ = [
     "RECORD_VERSION",
+    "STOP_AFTER_TIMEOUTS",
+    "STOP_AFTER_UNREACHABLE",
     "RunResult",
     "check_ready",
     "compute_metrics",
