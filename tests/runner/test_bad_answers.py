@@ -89,3 +89,27 @@ def test_truncated_is_false_for_an_ordinary_answer(shared_data: Path, tmp_path: 
     records = _records(out)
     assert [r["truncated"] for r in records] == [False, False, False]
     assert all(r["answer"] == reply_for(r["prompts"][0]) for r in records)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("fault, says", [
+    ("nonstream", "answered a stream request with a non-streaming body (application/json)"),
+    ("midstream", "ended before the answer was finished"),
+    ("null", "answered a stream request with a non-streaming body"),
+])
+def test_generate_stream_fails_like_the_non_streaming_path(
+    fault: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FaultServer(fault) as srv:
+        rc = main(["generate", "--stream", "--backend", "openai", "--model", "tiny",
+                   "--base-url", srv.url, "--opt", "max_retries=0", "hi"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("r2p: error: ") and err.count("\n") == 1, err
+    assert says in err
+
+
+def test_generate_stream_of_a_healthy_server(capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer("ok") as srv:
+        rc = main(["generate", "--stream", "--backend", "openai", "--model", "tiny",
+                   "--base-url", srv.url, "hi"])
+    assert rc == 0 and capsys.readouterr().out == reply_for(
+        {"messages": [{"role": "user", "content": "hi"}]}) + "\n"

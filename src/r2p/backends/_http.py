@@ -403,14 +403,18 @@ def _lines(resp: httpx.Response, deadline: float | None, total: float | None
 
 
 def iter_sse(resp: httpx.Response, *, deadline: float | None = None,
-             total: float | None = None) -> Iterator[dict[str, Any]]:
-    """The JSON events of a server-sent-event stream, until ``data: [DONE]``; with
-    ``deadline`` (``time.monotonic()``), :class:`ServerTimeoutError` once it passes."""
+             total: float | None = None,
+             on_done: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+    """The JSON events of a server-sent-event stream, until ``data: [DONE]`` (``on_done`` is
+    called when it comes); with ``deadline`` (``time.monotonic()``),
+    :class:`ServerTimeoutError` once it passes."""
     for line in _lines(resp, deadline, total):
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
+            if on_done is not None:
+                on_done()
             return
         try:
             event = json.loads(data)

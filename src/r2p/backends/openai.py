@@ -146,6 +146,7 @@ class OpenAIStream:
         self._finish = "stop"
         self._usage = Usage()
         self._closed = self._done = False
+        self._choices_seen = self._finished = False
         self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[str]:
@@ -153,17 +154,20 @@ class OpenAIStream:
             return
         try:
             for event in _http.iter_sse(self._resp, deadline=self._deadline,
-                                        total=self._b.timeouts.total):
+                                        total=self._b.timeouts.total, on_done=self._on_done):
                 if event.get("usage"):
                     self._usage = _usage(event)
                 for ch in event.get("choices") or []:
                     if ch.get("index", 0) != 0:
                         continue
+                    self._choices_seen = True
                     if ch.get("finish_reason"):
                         self._finish = _finish(ch["finish_reason"])
+                        self._finished = True
                     piece = self._piece(ch)
                     if piece:
                         yield piece
+            self._check_complete()
             tail = self._strip.flush()
             if tail:
                 self._content.append(tail)
@@ -187,6 +191,27 @@ class OpenAIStream:
                 f"{e!r}") from e
         finally:
             self._resp.close()
+
+    def _on_done(self) -> None:
+        self._finished = True
+
+    def _check_complete(self) -> None:
+        """A stream that ended without any choice is not an answer (e.g. a plain JSON body
+        sent to a stream request); one that ended without a finish reason or ``[DONE]`` was
+        cut short."""
+        where = redact_url(str(self._resp.request.url))
+        if not self._choices_seen:
+            ctype = self._resp.headers.get("content-type", "").split(";")[0].strip()
+            if "json" in ctype:
+                raise BadResponseError(f"{where}: the server answered a stream request with a "
+                                       f"non-streaming body ({ctype}); run without --stream "
+                                       "or use a server that streams")
+            raise BadResponseError(f"{where}: the stream ended without any answer event "
+                                   f"(content type {ctype or 'none'})")
+        if not self._finished:
+            raise ServerUnreachableError(f"{where}: the stream ended before the answer was "
+                                         "finished (no finish reason, no [DONE]; connection "
+                                         "lost?)")
 
     def _piece(self, ch: dict[str, Any]) -> str:
         if self._kind == "completions":

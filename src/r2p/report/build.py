@@ -19,7 +19,7 @@ from r2p.report.compare import compare_all, comparison_tables
 from r2p.report.html import render_page
 from r2p.report.plots import make_cost_plots, make_plots
 from r2p.report.runs import Run, load_runs
-from r2p.report.tables import Table, metrics_tables, runs_table
+from r2p.report.tables import Table, md_escape, metrics_tables, runs_table
 from r2p.report.yield_ import NO_INTERVENING, intervention_yield, yield_tables
 
 TITLE = "r2p report"
@@ -41,7 +41,7 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
                     cost_notes: Sequence[str] = (),
                     yields: Sequence[Table] | None = None) -> str:
     """The Markdown report (plots linked relative to ``out_dir``); quality against cost first."""
-    lines = [f"# {TITLE}", "", _intro(runs), ""]
+    lines = [f"# {TITLE}", "", md_escape(_intro(runs)), ""]
     if cost_plots is not None:
         lines += ["## Quality against cost", "",
                   "Each panel is a task; each point a method: x = cost per query, y = the "
@@ -50,7 +50,7 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
             lines += [f"![{stem}]({p.relative_to(out_dir).as_posix()})", ""]
         if not cost_plots:
             lines += ["No run has both a metric and a cost.", ""]
-        lines += [f"- {n}" for n in cost_notes] + ([""] if cost_notes else [])
+        lines += [f"- {md_escape(n)}" for n in cost_notes] + ([""] if cost_notes else [])
     lines += ["## Metrics", ""]
     for t in metric_tables:
         lines += [t.to_markdown(), ""]
@@ -70,7 +70,7 @@ def render_markdown(runs: Sequence[Run], metric_tables: Sequence[Table],
     lines += ["## Analysis: the three limitations", ""]
     for t in analysis:
         lines += [t.to_markdown(), ""]
-    lines += [f"- {n}" for n in notes]
+    lines += [f"- {md_escape(n)}" for n in notes]
     lines += ["", "## Runs", "", runs_table(runs).to_markdown(), ""]
     lines += ["Per-sample traces are in report.html (Samples section).", ""]
     return "\n".join(lines)

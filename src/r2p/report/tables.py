@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +54,14 @@ class Table:
         """GitHub-flavoured Markdown (title as a level-3 heading)."""
         dec = column_decimals(self.rows, len(self.headers))
 
-        def esc(c: Cell, i: int = 0) -> str:
-            return fmt(c, dec[i] if i < len(dec) else 4).replace("|", "\\|").replace("\n", " ")
+        def esc(c: Cell, i: int = 0, data: bool = True) -> str:
+            text = fmt(c, dec[i] if i < len(dec) else 4)
+            if data and isinstance(c, str):  # a run or model name is data, not markup
+                text = md_escape(text)
+            return text.replace("|", "\\|").replace("\n", " ")
 
         lines = [f"### {self.title}", ""] if self.title else []
-        lines.append("| " + " | ".join(esc(h) for h in self.headers) + " |")
+        lines.append("| " + " | ".join(esc(h, data=False) for h in self.headers) + " |")
         lines.append("|" + "|".join("---" for _ in self.headers) + "|")
         lines += ["| " + " | ".join(esc(c, i) for i, c in enumerate(row)) + " |"
                   for row in self.rows]
@@ -84,6 +88,21 @@ class Table:
         if self.note:
             parts.append(f'<p class="note">{html.escape(self.note)}</p>')
         return "".join(parts)
+
+
+_MD_MARKUP = re.compile(r"[\\`*<>&~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|!(?=\[)|\](?=\()")
+
+
+def md_escape(text: str) -> str:
+    """``text`` with what would render as Markdown or HTML backslash-escaped (tags, links,
+    images, emphasis, code), so a run or model name shows as written. Underscores inside a
+    word (``LaMP_7``) are left alone.
+
+    Example:
+        >>> print(md_escape("<b>x</b> [a](http://e) *y* LaMP_7"))
+        \\<b\\>x\\</b\\> [a\\](http://e) \\*y\\* LaMP_7
+    """
+    return _MD_MARKUP.sub(lambda m: "\\" + m.group(0), text)
 
 
 def fmt(value: Cell, decimals: int = 4) -> str:
@@ -189,6 +208,7 @@ __all__ = [
     "Table",
     "column_decimals",
     "fmt",
+    "md_escape",
     "method_rank",
     "metrics_tables",
     "official_metrics",
