@@ -116,7 +116,7 @@ def test_text_srm_checks_the_answer_against_an_unthought_one_and_samples() -> No
     fb = FakeBackend(staged_model(" [P1] and [P2] are short and casual, lol gym.",
                                   answer=[" gym time, legs day lol", " gym again lol legs day"],
                                   unthought=" Off to the gym now, legs day again.", log=parts))
-    pred = R2PMethod().predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
+    pred = R2PMethod(n_candidates=3).predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
     assert parts == ["stage2", "answer", "unthought", "answer"]
     sample_call = fb.calls[-1]
     assert sample_call["n"] == 1 and sample_call["temperature"] == 0.7
@@ -139,7 +139,7 @@ def test_llm_selection_falls_back_to_similarity_on_an_invalid_pick() -> None:
             return ""
         return script(messages, prefill)
 
-    pred = R2PMethod(selection="llm").predict(TWEET_SAMPLE, TWEET, TWEETS, FakeBackend(reply))
+    pred = R2PMethod(selection="llm", n_candidates=3).predict(TWEET_SAMPLE, TWEET, TWEETS, FakeBackend(reply))
     assert pred.method == "r2p_llm"
     assert any(e["name"] == "selection" and not e["ok"] for e in _events(pred, "check"))
     assert pred.trace[-1]["how"] == "similarity"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from r2p.methods.r2p import STAGE_MARKERS
 from r2p.methods.r2p.selfref import (
     combine,
+    consensus,
     label_distribution,
-    most_similar,
     rouge_l,
     weighted_vote,
 )
@@ -36,13 +36,13 @@ def test_weighted_vote_tie_goes_to_better_support_then_order() -> None:
     assert i == 0
 
 
-def test_most_similar_picks_the_consensus_text() -> None:
+def test_consensus_picks_the_consensus_text() -> None:
     texts = ["sunny day at the beach with friends", "dogs bark at night",
              "a sunny day at the beach", "beach day with friends, sunny"]
-    i, means = most_similar(texts)
+    i, means = consensus(texts)
     assert i != 1 and means[1] == min(means)
     assert rouge_l("a b c", "a b c") == 1.0
-    assert most_similar(["only"]) == (0, [1.0])
+    assert consensus(["only"]) == (0, [1.0])
 
 
 def test_label_distribution_walks_shared_tokens_to_the_choice() -> None:
@@ -54,3 +54,9 @@ def test_label_distribution_walks_shared_tokens_to_the_choice() -> None:
     assert news is not None and max(news, key=news.__getitem__) == "sports"
     assert label_distribution(("[1]", "[2]"), [[(" I", -0.1)]] * 50) is None
     assert combine([{"4": 1.0}], [0.0]) == {"4": 1.0}
+
+
+def test_consensus_counts_the_request_as_a_reference() -> None:
+    drifted, faithful = "gym rats unite, legs forever", "off to the gym now, legs day"
+    assert consensus([drifted, faithful])[0] == 0  # alone, a tie goes to the first
+    assert consensus([drifted, faithful], ["off to the gym now legs day again"])[0] == 1

@@ -41,9 +41,9 @@ def test_dry_run_lists_runs_and_calls(
     assert main(["sweep", str(f), "--dry-run", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "| LaMP_7-rag-k4 | 5 | 5 |" in out
-    # text: stage 2 and the answer (+2 interventions), an unthought answer, one sampling call
-    assert "| LaMP_7-r2p-k4 | 5 | 15-30 |" in out
-    assert "2 runs, 10 samples, about 20-35 model calls (an estimate" in out
+    # text: stage 2 and the answer (+2 interventions), an answer with an empty thought
+    assert "| LaMP_7-r2p-k4 | 5 | 15-25 |" in out
+    assert "2 runs, 10 samples, about 20-30 model calls (an estimate" in out
     assert not (tmp_path / "study").exists()
 
 

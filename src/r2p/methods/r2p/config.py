@@ -54,7 +54,7 @@ class R2PConfig(BaseModel):
     hrt: bool = True
     rpi: bool = True
     srm: bool = True
-    n_candidates: int = Field(3, ge=1, le=16)
+    n_candidates: int = Field(2, ge=1, le=16)
     max_interventions: int = Field(2, ge=0, le=8)
     synthesis_tokens: int | None = Field(None, ge=1)
     response_tokens: int | None = Field(None, ge=0)

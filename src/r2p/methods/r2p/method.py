@@ -46,8 +46,8 @@ from r2p.methods.r2p.selfref import (
     VOTE_BASE,
     closest,
     combine,
+    consensus,
     label_distribution,
-    most_similar,
     weighted_vote,
 )
 from r2p.tasks import Task
@@ -89,10 +89,11 @@ class R2PMethod:
       stage 3 inside the thought, and of the answer (default per task kind).
     * ``max_interventions``: RPI's cap per thought; ``copy_words``: a verbatim run this long
       copied from the prompt is cut; ``grounding_threshold``: stage 2's minimum grounding.
-    * ``n_candidates``: SRM's candidates. Text: ``n_candidates - 1`` more answers sampled at
-      ``sample_temperature`` after the same thought (one call), then ``selection``:
-      ``"similarity"`` (the consensus candidate, highest mean ROUGE-L to the others) or
-      ``"llm"`` (one more call picks or merges). Labels and ratings: the answer's label
+    * ``n_candidates``: SRM's candidates. Text: the answer after the thought, the answer the
+      same prompt gets with an empty thought, and ``n_candidates - 2`` answers sampled at
+      ``sample_temperature`` after the thought (one call); then ``selection``:
+      ``"similarity"`` (the consensus of the candidates and the request, highest mean
+      ROUGE-L) or ``"llm"`` (one more call picks or merges). Labels and ratings: the answer's label
       distribution from the engine's ``top_logprobs``; below ``confidence`` up to
       ``extra_thoughts`` more thoughts are sampled and the distributions mixed (weighted by
       their grounding); engines without log-probabilities vote over sampled answers instead.
@@ -300,10 +301,10 @@ class R2PMethod:
             log.event("check", name="selection", ok=False, stage=None,
                       detail=f"selection output {c.text[:60]!r} is not a valid answer; "
                              f"falling back to similarity")
-        j, means = most_similar(texts)
+        j, means = consensus(texts, [task.query(sample.input)])
         i = valid[j]
         log.event("decision", how="similarity", chosen=i, answer=texts[j],
-                  detail=f"mean ROUGE-L to the others {means}")
+                  detail=f"mean ROUGE-L to the other candidates and the request {means}")
         return texts[j], pool[i][0], pool[i][1].format_ok
 
     @staticmethod

@@ -6,13 +6,18 @@
   with the best single support, then to the earliest candidate.
 * Generated text, ``"llm"``: one more model call is shown the profile items, the input and the
   candidates, and writes the final answer (a pick or a merge).
-* Generated text, ``"similarity"`` (non-LLM ablation): the candidate with the highest mean
-  ROUGE-L F1 against the others (the consensus answer).
+* Generated text, ``"similarity"`` (the default): the candidate with the highest mean
+  ROUGE-L F1 against the other candidates and the request (:func:`consensus`, a
+  minimum-Bayes-risk choice in which the request is one more reference, so an answer that
+  drifted from what was asked loses).
+* Labels and ratings with an engine's log-probabilities: :func:`label_distribution` reads the
+  answer's probability over the labels; several thoughts' distributions are mixed with
+  :func:`combine`.
 
 Example:
     >>> weighted_vote(["[1]", "[2]", "[2]"], [0.9, 0.1, 0.1], [True, True, True])[0]
     0
-    >>> most_similar(["a cat sat", "the cat sat", "dogs bark"])[0]
+    >>> consensus(["a cat sat", "the cat sat", "dogs bark"])[0]
     0
 """
 
@@ -58,41 +63,6 @@ def weighted_vote(answers: list[str], supports: list[float],
     order = {a: answers.index(a) for a in tallies}
     winner = max(tallies, key=lambda a: (round(tallies[a], 9), best_support[a], -order[a]))
     return order[winner], {a: round(w, 4) for a, w in tallies.items()}
-
-
-def vote_decided(answers: list[str], supports: list[float], valid: list[bool],
-                 remaining: int) -> bool:
-    """Whether the vote's winner is fixed whatever the ``remaining`` candidates say.
-
-    Each remaining candidate weighs at most ``VOTE_BASE + 1``; the vote is decided when the
-    leading answer's tally beats the runner-up's by more than all of them together, so stopping
-    early never changes the winning answer.
-
-    Example:
-        >>> vote_decided(["4", "4"], [0.6, 0.2], [True, True], remaining=1)
-        True
-        >>> vote_decided(["4", "4"], [0.0, 0.0], [True, True], remaining=1)  # 1.0 vs 1.5
-        False
-    """
-    if remaining <= 0:
-        return True
-    tallies, _ = _tally(answers, supports, valid)
-    ranked = sorted(tallies.values(), reverse=True) + [0.0, 0.0]
-    return ranked[0] - ranked[1] > remaining * (VOTE_BASE + 1.0) + 1e-9
-
-
-def text_decided(answers: list[str], valid: list[bool], n_total: int) -> bool:
-    """Whether a strict majority of all ``n_total`` candidates already wrote the same text.
-
-    Example:
-        >>> text_decided(["a b", "a b"], [True, True], 3), text_decided(["a", "b"], [True, True], 3)
-        (True, False)
-    """
-    counts: dict[str, int] = {}
-    for a, ok in zip(answers, valid):
-        if ok:
-            counts[a] = counts.get(a, 0) + 1
-    return bool(counts) and max(counts.values()) * 2 > n_total
 
 
 MAX_LABEL_PREFIX = 40
@@ -170,15 +140,21 @@ def rouge_l(a: str, b: str) -> float:
     return float(_scorer().score(a, b)["rougeL"].fmeasure)
 
 
-def most_similar(texts: list[str]) -> tuple[int, list[float]]:
-    """The index of the text with the highest mean ROUGE-L F1 against the others, and every
-    text's mean (ties go to the earliest). A single text gets index 0 and mean 1.0."""
+def consensus(texts: list[str], references: Sequence[str] = ()) -> tuple[int, list[float]]:
+    """Minimum-Bayes-risk choice: the index of the text with the highest mean ROUGE-L F1
+    against the other texts and the ``references`` (e.g. the request it answers), and every
+    text's mean. Ties go to the earliest text.
+
+    >>> consensus(["a cat sat on the mat", "dogs bark"], ["the cat sat on a mat"])[0]
+    0
+    """
     n = len(texts)
-    if n <= 1:
-        return 0, [1.0] * n
+    if n == 1 and not references:
+        return 0, [1.0]
     means = []
     for i in range(n):
-        means.append(sum(rouge_l(texts[i], texts[j]) for j in range(n) if j != i) / (n - 1))
+        others = [texts[j] for j in range(n) if j != i] + list(references)
+        means.append(sum(rouge_l(texts[i], o) for o in others) / len(others))
     best = max(range(n), key=lambda i: (round(means[i], 9), -i))
     return best, [round(m, 4) for m in means]
 
@@ -190,5 +166,5 @@ def closest(text: str, candidates: list[str]) -> tuple[int, float]:
     return best, round(scores[best], 4)
 
 
-__all__ = ["MAX_LABEL_PREFIX", "VOTE_BASE", "closest", "combine", "label_distribution", "most_similar", "rouge_l", "text_decided", "vote_decided",
-           "weighted_vote"]
+__all__ = ["MAX_LABEL_PREFIX", "VOTE_BASE", "closest", "combine", "consensus",
+           "label_distribution", "rouge_l", "weighted_vote"]
