@@ -2,7 +2,7 @@
 
 Each request to ``/v1/chat/completions`` is answered according to ``server.behave``: one of
 :data:`FAULTS`, or a callable ``(request_number, body) -> fault`` (1-based numbers, so a test
-can script "fail the first three, then answer"). ``"ok"`` answers a reply that depends only on
+can script "fail the first three, then answer"), after ``delay`` seconds. ``"ok"`` answers a reply that depends only on
 the prompt (:func:`reply_for`), so a re-run converges to the same predictions. The server can
 be stopped ("dies": connections are refused) and started again on the same port.
 
@@ -17,6 +17,7 @@ Faults:
     slow        sends the headers, then one byte every 0.5 s (never finishes)
     close       closes the connection without answering
     midstream   streams two chunks, then closes the connection
+    cut         like midstream for a stream; otherwise sends half the body, then closes
     nonstream   answers a stream request with a plain JSON body
 """
 
@@ -33,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 FAULTS = ("ok", "500", "garbage", "null", "nokey", "truncated", "hang", "slow", "close",
-          "midstream", "nonstream")
+          "midstream", "cut", "nonstream")
 
 Behave = str | Callable[[int, dict[str, Any]], str]
 
@@ -83,6 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fault = owner.behave(number, body) if callable(owner.behave) else owner.behave
         owner.seen.append(fault)
+        if owner.delay:
+            time.sleep(owner.delay)
         stream = bool(body.get("stream"))
         reply = reply_for(body)
         if fault == "500":
@@ -121,7 +124,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "close":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
-        elif stream and fault in ("ok", "midstream"):
+        elif fault == "cut" and not stream:
+            data = json.dumps({"choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": reply}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif stream and fault in ("ok", "midstream", "cut"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
@@ -132,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
                                    "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(ev)}\n\n".encode())
                 self.wfile.flush()
-                if fault == "midstream" and i == 1:
+                if fault in ("midstream", "cut") and i == 1:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -156,8 +170,10 @@ class _Server(ThreadingHTTPServer):
 class FaultServer:
     """The misbehaving server; ``with FaultServer("ok") as srv: srv.url``."""
 
-    def __init__(self, behave: Behave = "ok", port: int | None = None) -> None:
+    def __init__(self, behave: Behave = "ok", port: int | None = None,
+                 delay: float = 0.0) -> None:
         self.behave: Behave = behave
+        self.delay = delay
         self.port = port or free_port()
         self.requests = 0
         self.seen: list[str] = []
