@@ -112,6 +112,22 @@ def test_n_choices(smollm2: LlamaCppBackend) -> None:
     c = smollm2.generate(STORY, max_tokens=6, n=2, temperature=1.0, seed=7)
     assert len(c.choices) == 2
     assert all(ch.text.strip() for ch in c.choices)
+    # every choice's tokens are paid for: usage counts them all (llama.cpp reports one)
+    per_choice = [len(ch.top_logprobs or []) for ch in c.choices]
+    assert all(per_choice) and c.usage.completion_tokens == sum(per_choice)
+
+
+def test_top_logprobs_per_generated_token(smollm2: LlamaCppBackend) -> None:
+    assert smollm2.logprobs
+    msgs = [{"role": "user", "content": "Rate 'great card, fast delivery' from 1 to 5."}]
+    c = smollm2.generate(msgs, prefill="Rating:", max_tokens=3, top_logprobs=5)
+    tops = c.choices[0].top_logprobs
+    assert tops is not None and 1 <= len(tops) <= 3
+    assert all(1 <= len(pos) <= 5 for pos in tops)
+    assert all(lp <= 0.0 for pos in tops for _tok, lp in pos)
+    # greedy: the first alternative at each position is the token that was generated
+    assert "".join(pos[0][0] for pos in tops) == c.text
+    assert smollm2.generate(msgs, max_tokens=2).choices[0].top_logprobs is None
 
 
 def test_context_too_long(smollm2: LlamaCppBackend) -> None:
