@@ -32,7 +32,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -366,16 +366,24 @@ def _run(
 
     n_computed = 0
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="r2p-run")
+    # At most `concurrency` samples are submitted at a time, the next one only once a result
+    # is handled: when the run decides to stop, nothing more has started.
+    queue = iter(pending)
+    in_flight: dict[Future[tuple[str, dict[str, Any]]], str] = {}
+
+    def submit_next() -> None:
+        s = next(queue, None)
+        if s is not None:
+            in_flight[pool.submit(work, s)] = s.id
+
     try:
-        futures: dict[Future[tuple[str, dict[str, Any]]], str] = {
-            pool.submit(work, s): s.id for s in pending
-        }
+        for _ in range(cfg.concurrency):
+            submit_next()
         streak = timed_out = 0  # samples in a row that found no server / that timed out
         stopped = False
-        for fut in as_completed(futures):
-            if fut.cancelled():
-                continue
-            sid = futures[fut]
+        while in_flight:
+            fut = next(iter(wait(in_flight, return_when=FIRST_COMPLETED).done))
+            sid = in_flight.pop(fut)
             status, record = fut.result()
             if status == "cached":
                 n_cached += 1
@@ -384,6 +392,7 @@ def _run(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(running.postfix(failed))
+                submit_next()
                 continue
             n_computed += 1
             etype = record.get("error_type")
@@ -396,7 +405,7 @@ def _run(
                 # No server answers: stop sending; samples in flight still finish and are
                 # recorded, the rest stay pending for the next run.
                 stopped = True
-                n_cancelled = sum(f.cancel() for f in futures)
+                n_cancelled = sum(1 for _ in queue)
                 why = f" ({timed_out} timed out)" if timed_out else ""
                 print(f"r2p: {streak} samples in a row found no server{why}; stopping "
                       f"({n_cancelled} not attempted; re-run the same command to resume)",
@@ -419,6 +428,8 @@ def _run(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(running.postfix(failed))
+            if not stopped:
+                submit_next()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
