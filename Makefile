@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 # The CPU build of torch for the optional dense-retrieval and transformers extras (tests only).
 TORCH ?= torch==2.13.0
-# Queries per task of `make study`.
-LIMIT ?= 100
+# Queries per task of `make study`: empty = the study file's own (100, ablations and SmolLM2 30).
+LIMIT ?=
 RUN_STAMP := $(VENV)/.r2p-run
 TEST_STAMP := $(VENV)/.r2p-test
 
@@ -41,7 +41,7 @@ demo: $(RUN_STAMP)
 # status 1: they are retried by the next run); a bad configuration (status 2) stops here.
 study: $(RUN_STAMP)
 	bash $(SHARED)/tools/get_quality_model.sh >/dev/null
-	$(BIN)/r2p sweep benchmarks/study.yaml --limit $(LIMIT); rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	$(BIN)/r2p sweep benchmarks/study.yaml $(if $(LIMIT),--limit $(LIMIT)); rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
 	  $(BIN)/python benchmarks/study_table.py runs/study > runs/study/TABLE.md && \
 	  $(BIN)/r2p report runs/study --out runs/study/report && \
 	  echo "runs/study/TABLE.md, runs/study/report/report.html" && exit $$rc
