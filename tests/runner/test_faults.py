@@ -135,15 +135,15 @@ def test_fault_scenario(name: str, method: str, mix: dict[str, float], kill: boo
     seed = sum(map(ord, name))
     ref = reference[method]
     port = free_port()
-    with FaultServer(_faulty(seed, mix), port=port, delay=0.02) as srv:
+    with FaultServer(_faulty(seed, mix), port=port, delay=0.05 if kill else 0.02) as srv:
         argv = _argv(shared_data, tmp_path, method, srv.url)
         if kill:
             proc = subprocess.Popen([sys.executable, "-m", "r2p.cli.main", *argv],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            # somewhere after the first request, before or after the run's end
-            while srv.requests == 0 and proc.poll() is None:
+            # at a random moment after the first fault, before or after the run's end
+            while all(f == "ok" for f in srv.seen) and proc.poll() is None:
                 time.sleep(0.01)
-            time.sleep(random.Random(seed).uniform(0.0, 0.6))
+            time.sleep(random.Random(seed).uniform(0.0, 0.3))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             FIGURES["kills"] += 1
