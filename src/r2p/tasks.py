@@ -22,7 +22,7 @@ from r2p.errors import UnknownNameError
 from r2p.types import ProfileItem
 
 Kind = Literal["classification", "rating", "generation"]
-Family = Literal["classification", "rating", "short_generation", "paraphrase"]
+Family = Literal["classification", "rating", "short_generation", "paraphrase", "generic"]
 
 MOVIE_TAGS: tuple[str, ...] = (
     "sci-fi", "based on a book", "comedy", "action", "twist ending", "dystopia", "dark comedy",
@@ -72,7 +72,7 @@ class Task:
         title: human name.
         kind: ``classification`` | ``rating`` | ``generation``.
         family: prompt-template family (``classification``, ``rating``, ``short_generation``,
-            ``paraphrase``).
+            ``paraphrase``, ``generic``).
         labels: the valid outputs for classification and rating; ``None`` for generation.
         profile_fields: fields every profile item must carry (besides ``id``).
         output_field: the profile field holding the user's own output (tag, score, title...),
@@ -142,17 +142,50 @@ TASKS: dict[str, Task] = {
 }
 
 
+#: Item fields that are bookkeeping, not the user's words (left out of the indexed text).
+_GENERIC_META = frozenset({"id", "timestamp", "date"})
+
+
+def _generic_text(item: ProfileItem) -> str:
+    """A free-form item's text: ``text`` first, then every other text or number field, in
+    the item's order (bookkeeping fields such as ``id`` and ``timestamp`` left out)."""
+    parts = [str(item.get("text", ""))]
+    for key, value in item.items():
+        if key in _GENERIC_META or key == "text" or isinstance(value, bool):
+            continue
+        if isinstance(value, (str, int, float)):
+            parts.append(f"{key}: {value}")
+    return " ".join(" ".join(parts).split())
+
+
+def _whole(text: str) -> str:
+    return text.strip()
+
+
+GENERIC = Task(
+    "generic", "personalized response", "generation", "generic",
+    None, ("text",), None, _GEN,
+    "the response itself, written for this user, with no preamble", "generic",
+    _generic_text, _whole)
+"""The generic personalized-response family: answer any request for one user, from profile
+items that carry a ``text`` and any other fields. Not a LaMP task (not in :data:`TASKS`); the
+retrieval query is the whole request and every text field of an item is indexed."""
+
+
 def get_task(name: str) -> Task:
-    """Look a task up by name (``LaMP_7``; ``LaMP-7`` and ``lamp_7`` are accepted too).
+    """Look a task up by name (``LaMP_7``; ``LaMP-7`` and ``lamp_7`` are accepted too), or
+    ``generic`` for :data:`GENERIC`.
 
     Raises:
         UnknownNameError: the name is not a known task (the message lists the valid ones).
     """
     key = name.strip().replace("-", "_")
+    if key.lower() == GENERIC.name:
+        return GENERIC
     for t in TASKS:
         if t.lower() == key.lower():
             return TASKS[t]
-    raise UnknownNameError("task", name, TASKS)
+    raise UnknownNameError("task", name, [*TASKS, GENERIC.name])
 
 
-__all__ = ["MOVIE_TAGS", "NEWS_CATEGORIES", "TASKS", "Task", "get_task"]
+__all__ = ["GENERIC", "MOVIE_TAGS", "NEWS_CATEGORIES", "TASKS", "Task", "get_task"]

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "rank": "write a ranking file {query_id: [profile_item_id, ...]}",
     "eval": "score a predictions file against golds with LaMP-exact metrics",
     "data": "validate and summarize a data split",
+    "serve": "serve personalized chat completions and a profile store over HTTP",
 }
 
 
