@@ -132,3 +132,15 @@ def test_server_stopped_mid_run_gives_clear_error() -> None:
     finally:
         b.close()
         engine.close()
+
+
+def test_top_logprobs_over_http_in_both_wire_shapes(smollm2: LlamaCppBackend) -> None:
+    msgs = [{"role": "user", "content": "Rate 'great card, fast delivery' from 1 to 5."}]
+    for mode in ("raw_completions", "trailing_assistant"):
+        with OpenAIBackend(smollm2.base_url, "smollm2", prefill_mode=mode) as b:
+            assert b.logprobs
+            c = b.generate(msgs, prefill="Rating:", max_tokens=3, top_logprobs=4)
+            tops = c.choices[0].top_logprobs
+            assert tops, mode
+            assert all(1 <= len(pos) <= 4 and all(lp <= 0 for _t, lp in pos) for pos in tops)
+            assert b.generate(msgs, max_tokens=2).choices[0].top_logprobs is None

@@ -3,6 +3,11 @@
 Continuation of a partly written assistant turn is first-class: ``prefill`` is the start of the
 assistant's reply, which the model continues; the returned text holds only the continuation.
 R2P's intervention loop relies on it, and on the engine's prompt cache making it cheap.
+
+Optional capabilities, declared as attributes: ``native_reasoning`` (the model opens its own
+thought), ``thought_prefill`` (a prefill can continue inside that thought) and ``logprobs``
+(``generate`` takes ``top_logprobs=N`` and fills ``Choice.top_logprobs``; ``llamacpp`` and
+``openai`` do). A method reads them with a default of False.
 """
 
 from __future__ import annotations

@@ -87,6 +87,31 @@ def _finish(reason: Any) -> str:
     return "length" if reason == "length" else "stop"
 
 
+def _top_logprobs(lp: Any) -> list[list[tuple[str, float]]] | None:
+    """A choice's ``logprobs`` as per-token alternatives, in either wire shape: OpenAI chat and
+    llama.cpp (``content: [{token, logprob, top_logprobs: [{token, logprob}]}]``) or the legacy
+    completions shape vLLM uses (``top_logprobs: [{token: logprob}]``). None when absent.
+
+    >>> _top_logprobs({"top_logprobs": [{" 4": -0.1, " 5": -2.3}]})
+    [[(' 4', -0.1), (' 5', -2.3)]]
+    """
+    if not isinstance(lp, dict):
+        return None
+    content = lp.get("content")
+    if isinstance(content, list):
+        out = []
+        for pos in content:
+            alts = pos.get("top_logprobs") if isinstance(pos, dict) else None
+            out.append([(str(a.get("token", "")), float(a.get("logprob", -1e9)))
+                        for a in alts or [] if isinstance(a, dict)])
+        return out
+    legacy = lp.get("top_logprobs")
+    if isinstance(legacy, list):
+        return [sorted(((str(t), float(v)) for t, v in pos.items()), key=lambda x: -x[1])
+                if isinstance(pos, dict) else [] for pos in legacy]
+    return None
+
+
 def _usage(data: dict[str, Any]) -> Usage:
     u = data.get("usage") or {}
     timings = data.get("timings") or {}
@@ -383,6 +408,13 @@ class OpenAIBackend:
             "continue_final_message"
 
     @property
+    def logprobs(self) -> bool:
+        """True: ``generate(top_logprobs=N)`` asks the server for token alternatives (vLLM,
+        SGLang, llama.cpp server and OpenAI return them; where a server does not, R2P falls
+        back to sampled answers)."""
+        return True
+
+    @property
     def thought_prefill(self) -> bool:
         """Whether a prefill may continue inside a native thought (see the class docstring)."""
         if self._thought_prefill is not None:
@@ -470,7 +502,7 @@ class OpenAIBackend:
 
     def _request(self, messages: Sequence[Message], prefill: str | None, max_tokens: int,
                  temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
-                 seed: int | None) -> tuple[str, dict[str, Any], str]:
+                 seed: int | None, top_logprobs: int = 0) -> tuple[str, dict[str, Any], str]:
         """(path, payload, mode) for one request."""
         msgs: list[dict[str, Any]] = [dict(m) for m in messages]
         body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens,
@@ -485,7 +517,12 @@ class OpenAIBackend:
         mode = self.resolved_prefill_mode() if prefill else "none"
         if mode == "raw_completions":
             body["prompt"] = self._render(msgs, prefill or "")
+            if top_logprobs > 0:
+                body["logprobs"] = int(top_logprobs)
             return "/completions", body, mode
+        if top_logprobs > 0:
+            body["logprobs"] = True
+            body["top_logprobs"] = int(top_logprobs)
         if mode == "continue_final_message":
             msgs.append({"role": "assistant", "content": prefill or ""})
             body["continue_final_message"] = True
@@ -501,8 +538,12 @@ class OpenAIBackend:
     def generate(self, messages: Sequence[Message], *, prefill: str | None = None,
                  max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
                  stop: Sequence[str] | None = None, n: int = 1,
-                 seed: int | None = None) -> Completion:
+                 seed: int | None = None, top_logprobs: int = 0) -> Completion:
         """Generate a reply (with ``prefill``: its continuation only).
+
+        ``top_logprobs`` > 0 asks for each generated token's most likely alternatives (chat:
+        ``logprobs``/``top_logprobs``; raw completions: ``logprobs``); a server that returns
+        none leaves ``Choice.top_logprobs`` None.
 
         Raises:
             ServerUnreachableError, RateLimitError, BadResponseError, ContextLengthError,
@@ -512,7 +553,7 @@ class OpenAIBackend:
             raise ConfigError("openai backend: n and max_tokens must be >= 1")
         t0 = time.perf_counter()
         path, body, mode = self._request(messages, prefill, max_tokens, temperature, top_p,
-                                         stop, n, seed)
+                                         stop, n, seed, top_logprobs)
 
         def parse(resp: httpx.Response) -> Completion:
             data = _http.parse_json(resp, "completion")
@@ -558,7 +599,8 @@ class OpenAIBackend:
             if mode == "trailing_assistant" and prefill and content.startswith(prefill):
                 content = content[len(prefill):]
             text, reasoning = self._split(content, rfield, prefill)
-            choices.append(Choice(text, reasoning, _finish(ch.get("finish_reason"))))
+            choices.append(Choice(text, reasoning, _finish(ch.get("finish_reason")),
+                                  _top_logprobs(ch.get("logprobs"))))
         first = choices[0]
         return Completion(first.text, first.reasoning, first.finish_reason, _usage(data),
                           time.perf_counter() - t0, choices, raw=data)
