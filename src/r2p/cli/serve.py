@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_options(cfg.backend, cfg.backend_options)  # before any model loads
     get_retriever(cfg.retriever)
+    _ = cfg.store_url
     serve(cfg, _keys(args), log_level=args.log_level)
     return 0
 

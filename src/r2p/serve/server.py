@@ -52,8 +52,8 @@ def serve(cfg: ServeConfig, keys: ApiKeys, *, log_level: str = "info",
     """
     from r2p.serve.app import create_app
 
-    host = bind_host(cfg, keys)
     app = create_app(cfg, keys=keys, backend=backend)
+    host = bind_host(cfg, keys)
     try:
         uvicorn.run(app, host=host, port=cfg.port, log_level=log_level,
                     access_log=log_level == "debug", timeout_graceful_shutdown=5)
