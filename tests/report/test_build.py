@@ -102,3 +102,21 @@ def test_cli_report_and_its_errors(sweep: Path, tmp_path: Path,
     assert main(["report", str(sweep), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "metrics.json" in err[0] and "malformed" in err[0]
+
+
+def test_truncated_answers_are_counted_in_the_report(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _report_support import lamp7_metrics, write_run
+
+    metrics = {**lamp7_metrics(0.4), "n_truncated": 2}
+    run = write_run(tmp_path, "LaMP_7-think", method="think", metrics=metrics)
+    out = build_report([run], tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    header = next(line for line in md.splitlines() if "truncated" in line)
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    lines = md.splitlines()
+    row = lines[lines.index(header) + 2]  # the header, its rule, the run's row
+    assert out and "truncated" in cols
+    assert [c.strip() for c in row.strip("|").split("|")][cols.index("truncated")] == "2"

@@ -31,6 +31,7 @@ EXTRA_METRICS: dict[str, str] = {
     "seconds_per_query": "s/q",
     "n": "n",
     "n_failed": "failed",
+    "n_truncated": "truncated",
 }
 
 
@@ -182,7 +183,7 @@ def metrics_tables(runs: Sequence[Run]) -> list[Table]:
             row += [r.metric(k) for k in keys]
             for key in EXTRA_METRICS:
                 v = r.metric(key)
-                row.append(int(v) if key in ("n", "n_failed") and v is not None else v)
+                row.append(int(v) if key in ("n", "n_failed", "n_truncated") and v is not None else v)
             rows.append(row)
         tables.append(Table(f"{task}: metrics", headers, rows))
     return tables
