@@ -7,7 +7,7 @@ each cue, and asks the model again (greedy). Prints JSON: per file and cue, the 
 already in the task's format (``format_ok``), the share with a valid answer after normalization
 (``valid``) and the mean per-sample score of the task's first metric against the gold.
 
-    .venv/bin/python benchmarks/answer_cue_probe.py runs/quality/runs/LaMP_7-hrt-qwen0.5b/records.jsonl \\
+    .venv/bin/python benchmarks/answer_cue_probe.py runs/study/runs/LaMP_7-hrt-qwen0.5b/records.jsonl \\
         --model ~/.cache/r2p-models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
     .venv/bin/python benchmarks/answer_cue_probe.py RECORDS.jsonl --model smollm2
 
