@@ -13,8 +13,11 @@ TORCH ?= torch==2.13.0
 LIMIT ?=
 RUN_STAMP := $(VENV)/.r2p-run
 TEST_STAMP := $(VENV)/.r2p-test
+SERVE_STAMP := $(VENV)/.r2p-serve
+# Flags of `make serve`, e.g. SERVE_ARGS="--backend openai --model M --base-url URL".
+SERVE_ARGS ?=
 
-.PHONY: demo study test install lint typecheck bench clean
+.PHONY: demo study test install lint typecheck bench clean serve
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,7 +34,15 @@ $(TEST_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -e ".[llamacpp,report,dense,hf,dev]"
 	touch $@
 
+$(SERVE_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install -q -e ".[llamacpp,report,serve]"
+	touch $@
+
 install: $(RUN_STAMP)
+
+# r2p serve on the embedded default model, profiles in ./r2p-profiles.sqlite, on 127.0.0.1:8000.
+serve: $(SERVE_STAMP)
+	$(BIN)/r2p serve $(SERVE_ARGS)
 
 demo: $(RUN_STAMP)
 	$(BIN)/r2p demo --out runs/demo
