@@ -220,7 +220,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
 
     Tenant = Annotated[str, Depends(tenant)]
 
-    def known(t: str, user: str) -> str:
+    def known(user: str) -> str:
         try:
             check_text(user, "user")
         except ValueError as exc:
@@ -264,7 +264,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
         def load() -> list[ProfileItem]:
             if job.user is None:
                 return []
-            known(t, job.user)
+            known(job.user)
             profile = svc.cache.profile(t, job.user, job.task)
             if profile is None:
                 raise not_found(job.user)
@@ -286,7 +286,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
     def add_items(user: UserId, body: ItemsIn, t: Tenant) -> ItemsAdded:
         """Add a batch of items to the user's profile (creating the user): all of them or,
         on any problem (a duplicate id, an oversized item), none."""
-        known(t, user)
+        known(user)
         if len(body.items) > svc.cfg.max_batch_items:
             raise ApiError(413, f"a batch holds at most {svc.cfg.max_batch_items} items, got "
                            f"{len(body.items)}", code="batch_too_large", param="items")
@@ -312,7 +312,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
                                                       max_length=ID_CHARS)] = None
                    ) -> ItemList:
         """The user's items, oldest first: at most ``limit``, after the item ``after``."""
-        known(t, user)
+        known(user)
         if svc.store.revision(t, user) is None:
             raise not_found(user)
         try:
@@ -326,7 +326,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
              response_model=dict[str, Any], responses=_errors(400, 401, 404, 503))
     def get_item(user: UserId, item_id: ItemId, t: Tenant) -> dict[str, Any]:
         """One item, as it was stored."""
-        known(t, user)
+        known(user)
         item = svc.store.get_item(t, user, item_id)
         if item is None:
             raise ApiError(404, f"no item {item_id!r} for user {user!r}",
@@ -337,7 +337,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
                 responses=_errors(400, 401, 404, 503))
     def delete_item(user: UserId, item_id: ItemId, t: Tenant) -> Deleted:
         """Delete one item."""
-        known(t, user)
+        known(user)
         if not svc.store.delete_item(t, user, item_id):
             raise ApiError(404, f"no item {item_id!r} for user {user!r}",
                            code="item_not_found", param="item_id")
@@ -348,7 +348,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
     def delete_user(user: UserId, t: Tenant) -> Deleted:
         """Erase the user: every item and the user itself, from the store and from memory
         (with SQLite, from the database file and its write-ahead log too)."""
-        known(t, user)
+        known(user)
         n = svc.store.delete_user(t, user)
         svc.cache.forget(t, user)
         if n is None:
@@ -360,7 +360,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
     def search(user: UserId, body: SearchIn, t: Tenant) -> SearchOut:
         """The ``k`` items the server's retriever ranks first for ``query``, with scores
         (the items a completion with that request would see)."""
-        known(t, user)
+        known(user)
         try:
             task = get_task(body.task) if body.task else GENERIC
         except Exception as exc:
