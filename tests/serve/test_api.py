@@ -288,3 +288,27 @@ def test_no_key_means_loopback_only() -> None:
     assert bind_host(ServeConfig(host="0.0.0.0"), ApiKeys()) == "127.0.0.1"
     assert bind_host(ServeConfig(host="::1"), ApiKeys()) == "::1"
     assert bind_host(ServeConfig(host="0.0.0.0"), ApiKeys.parse("a:key-123456789")) == "0.0.0.0"
+
+
+def test_a_client_that_goes_away_stops_the_method(start: Start) -> None:
+    import time
+
+    from r2p.serve.engine import fake_reply
+
+    calls: list[str | None] = []
+
+    def slow(messages: list[dict[str, str]], prefill: str | None) -> str:
+        calls.append(prefill)
+        time.sleep(0.4)
+        return fake_reply(messages, prefill)
+
+    srv = start(backend=FakeBackend(slow))
+    _seed(_http(srv))
+    body = {"model": "r2p", "user": "ann", "stream": True,
+            "messages": [{"role": "user", "content": "Plan my weekend."}]}
+    with httpx.stream("POST", srv.url + "/v1/chat/completions", json=body, timeout=30) as r:
+        for line in r.iter_lines():
+            if "reasoning_content" in line:
+                break
+    time.sleep(1.5)
+    assert len(calls) == 1  # a full answer takes 3 engine calls
