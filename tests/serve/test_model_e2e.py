@@ -17,7 +17,7 @@ def test_embedded_model_answers_and_streams(start: Callable[..., BackgroundServe
     pytest.importorskip("xllamacpp")
     from r2p.serve.engine import build_backend
 
-    engine = build_backend("llamacpp", {"threads": 2, "parallel": 1, "n_ctx": 4096})
+    engine = build_backend("llamacpp", {"parallel": 1, "n_ctx": 4096})
     try:
         srv = start(ServeConfig(backend="llamacpp"), backend=engine)
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key="none", max_retries=0,
