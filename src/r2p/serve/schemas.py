@@ -80,7 +80,7 @@ class ItemIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=ID_CHARS)
     text: str = Field(min_length=1)
-    timestamp: str | float | None = None
+    timestamp: str | int | float | None = None
 
     @field_validator("id", "text")
     @classmethod
@@ -89,7 +89,7 @@ class ItemIn(BaseModel):
 
     @field_validator("timestamp")
     @classmethod
-    def _stamp(cls, value: str | float | None) -> str | float | None:
+    def _stamp(cls, value: str | int | float | None) -> str | int | float | None:
         return check_text(value, "timestamp") if isinstance(value, str) else value
 
     @model_validator(mode="after")
