@@ -14,10 +14,11 @@ LIMIT ?=
 RUN_STAMP := $(VENV)/.r2p-run
 TEST_STAMP := $(VENV)/.r2p-test
 SERVE_STAMP := $(VENV)/.r2p-serve
+DOCS_STAMP := $(VENV)/.r2p-docs
 # Flags of `make serve`, e.g. SERVE_ARGS="--backend openai --model M --base-url URL".
 SERVE_ARGS ?=
 
-.PHONY: demo study test install lint typecheck bench clean serve
+.PHONY: demo study test install lint typecheck bench clean serve docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,7 +39,16 @@ $(SERVE_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -e ".[llamacpp,report,serve]"
 	touch $@
 
+$(DOCS_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install -q -e ".[llamacpp,report,docs]"
+	touch $@
+
 install: $(RUN_STAMP)
+
+# The documentation site into site/ (MkDocs + Material, API reference by mkdocstrings);
+# --strict: a broken link or reference fails the build.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
 
 # r2p serve on the embedded default model, profiles in ./r2p-profiles.sqlite, on 127.0.0.1:8000.
 serve: $(SERVE_STAMP)
@@ -70,4 +80,4 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs site

@@ -47,14 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in COMMANDS.items():
         # Only the chosen command's module is imported (keeps `r2p --help` fast).
         if argv and argv[0] == name:
-            try:
-                mod = importlib.import_module(f"r2p.cli.{name.replace('-', '_')}")
-            except ModuleNotFoundError as exc:
-                if exc.name == f"r2p.cli.{name}":
-                    sub.add_parser(name, help=help_text + " (not available yet)")
-                    continue
-                raise
-            mod.add_parser(sub)
+            importlib.import_module(f"r2p.cli.{name.replace('-', '_')}").add_parser(sub)
         else:
             sub.add_parser(name, help=help_text, add_help=False)
     return parser
@@ -67,10 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args()
     func = getattr(args, "func", None)
-    if args.command is None or func is None:
-        if args.command is not None:
-            print(f"r2p: error: command {args.command!r} is not available yet", file=sys.stderr)
-            return 2
+    if func is None:  # no command given
         parser.print_help()
         return 0
     try:

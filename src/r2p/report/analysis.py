@@ -10,8 +10,8 @@ measured per task x method (x model) from the per-sample records of the runs.
    (:func:`r2p.methods.r2p.monitor.profile_grounding`) and the share of retrieved items the
    reasoning cites as ``[Pi]``.
 
-The monitor functions belong to the R2P method; they are imported lazily, and when the module is
-not importable the measures that need it are left empty (``None``) with a note.
+The monitor functions belong to the R2P method (:func:`load_monitor`); ``analyze(runs, None)``
+leaves the measures that need them empty.
 
 Example:
     >>> # result = analyze(load_runs([Path("sweep")]))
@@ -40,12 +40,10 @@ class Monitor:
     n_stages: int
 
 
-def load_monitor() -> Monitor | None:
-    """Import ``r2p.methods.r2p.monitor`` lazily; ``None`` when it is not available."""
-    try:
-        from r2p.methods.r2p import monitor as mon
-    except ImportError:
-        return None
+def load_monitor() -> Monitor:
+    """The R2P monitor's functions (``r2p.methods.r2p.monitor``, imported on first use)."""
+    from r2p.methods.r2p import monitor as mon
+
     return Monitor(mon.stage_coverage, mon.find_loops, mon.profile_grounding,
                    mon.cited_items, max(1, len(mon.STAGE_MARKERS)))
 
