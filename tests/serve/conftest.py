@@ -1,50 +1,22 @@
 """Fixtures of the server tests: a live server on loopback (fake engine unless a test gives
-another), API keys for two tenants, and a throwaway PostgreSQL cluster.
-
-The generic family's HRT prompt still waits in ``r2p/serve/pending_prompts`` until it is moved
-into ``r2p/methods/prompts``; until then ``pending_prompt`` (autouse) lets the prompt loader
-fall back to it, and does nothing once the file is in place.
-"""
+another), API keys for two tenants, and a throwaway PostgreSQL cluster."""
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 from collections.abc import Callable, Iterator
-from string import Template
 from typing import Any
 
 import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
-from r2p.errors import ConfigError  # noqa: E402
 from r2p.serve import ApiKeys, BackgroundServer, ProfileStore, ServeConfig, create_app  # noqa: E402
 from r2p.serve.tempdb import TempPostgres, pg_bindir  # noqa: E402
 
 KEY_A = "key-acme-0123456789"
 KEY_B = "key-beta-0123456789"
 KEYS = f"acme:{KEY_A},beta:{KEY_B}"
-
-
-@pytest.fixture(autouse=True)
-def pending_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Serve the pending generic HRT prompt while it is not in r2p/methods/prompts."""
-    import r2p.methods.r2p.hrt as hrt
-
-    original = hrt.load_prompt
-
-    def load(name: str, version: str = hrt.PROMPT_VERSION) -> Template:
-        try:
-            return original(name, version)
-        except ConfigError:
-            ref = importlib.resources.files("r2p.serve").joinpath(
-                "pending_prompts", f"{name}.{version}.txt")
-            if not ref.is_file():
-                raise
-            return Template(ref.read_text(encoding="utf-8"))
-
-    monkeypatch.setattr(hrt, "load_prompt", load)
 
 
 @pytest.fixture

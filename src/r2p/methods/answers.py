@@ -36,7 +36,7 @@ model writes a valid answer (one more short call per cue, only when needed); sha
 ``think`` and R2P so both are asked the same way. ``"Answer:"`` first: it ends where a BPE
 tokenizer ends a word, while a trailing space leaves the model a token boundary it rarely saw
 (Qwen2.5-0.5B then numbers its answer "1. ..."); ``"Final answer: "`` second: SmolLM2-135M
-often stops right after a bare ``"Answer:"``. Measured in ``benchmarks/QUALITY.md``."""
+often stops right after a bare ``"Answer:"``. Measured: docs/r2p.md, "Answer cues"."""
 ANSWER_CUE = ANSWER_CUES[0]
 """The first cue (kept for callers that want one)."""
 

@@ -76,7 +76,7 @@ def _retrieve(task: Task, inp: str, profile: list[ProfileItem], k: int,
     if k == 0 or not profile:
         return []
     if isinstance(retriever, str):
-        from r2p.retrieval import get_retriever  # H2's registry, loaded on use
+        from r2p.retrieval import get_retriever  # loaded on use
 
         retriever = get_retriever(retriever)
     return list(retriever.retrieve(task.query(inp), profile, k, task))

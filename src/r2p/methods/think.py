@@ -85,7 +85,7 @@ class ThinkMethod(RAGMethod):
         Raises:
             BackendError: the backend failed.
         """
-        from r2p.methods.r2p.monitor import find_loops, profile_grounding  # H6's checks
+        from r2p.methods.r2p.monitor import find_loops, profile_grounding  # R2P's measures
 
         used = self.used_items(retrieved)
         log = CallLog()

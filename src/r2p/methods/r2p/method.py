@@ -78,6 +78,19 @@ def draft_of(task: Task, stage3: str, scaffold: list[str]) -> Answer | None:
     return introduced or plain
 
 
+def _profile_label(task: Task, retrieved: list[Retrieved]) -> tuple[Answer, str]:
+    """The label the user's retrieved items carry most often (``task.output_field``), else
+    the first label; with how it was found."""
+    labels = task.labels or ("",)
+    seen = [str(x.item.get(task.output_field, "")) for x in retrieved] \
+        if task.output_field else []
+    seen = [x for x in seen if x in labels]
+    if seen:
+        return Answer(Counter(seen).most_common(1)[0][0], False, True), \
+            "the user's most frequent label"
+    return Answer(labels[0], False, True), "the first label"
+
+
 class R2PMethod:
     """R2P and its ablations, implementing :class:`r2p.methods.base.Method`.
 
@@ -330,13 +343,7 @@ class R2PMethod:
         else:
             fixed = stated_choice(task, last) if last.strip() else None
         if fixed is None or not fixed.valid:  # labels and ratings only (text always has one)
-            labels = task.labels or ("",)
-            seen = [str(x.item.get(task.output_field, "")) for x in retrieved] \
-                if task.output_field else []
-            seen = [x for x in seen if x in labels]
-            text = Counter(seen).most_common(1)[0][0] if seen else labels[0]
-            how = "the user's most frequent label" if seen else "the first label"
-            fixed = Answer(text, False, True)
+            fixed, how = _profile_label(task, retrieved)
         r.answer = Answer(fixed.text, False, fixed.valid)
         extra = {"candidate": candidate} if candidate is not None else {}
         log.event("check", name="answer_repair", ok=False, stage=None,
