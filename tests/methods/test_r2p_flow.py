@@ -115,15 +115,19 @@ def test_text_srm_checks_the_answer_against_an_unthought_one_and_samples() -> No
     parts: list[str] = []
     fb = FakeBackend(staged_model(" [P1] and [P2] are short and casual, lol gym.",
                                   answer=[" gym time, legs day lol", " gym again lol legs day"],
-                                  unthought=" Off to the gym now, legs day again.", log=parts))
+                                  unthought=" Off to the gym now, legs day again.", log=parts,
+                                  reference=" Here is the paraphrase:"))
     pred = R2PMethod(n_candidates=3).predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
-    assert parts == ["stage2", "answer", "unthought", "answer"]
+    assert parts == ["stage2", "answer", "unthought", "reference", "answer"]
+    reference = fb.calls[3]
+    assert reference["prefill"] is None and "legs day again" in reference["messages"][-1]["content"]
     sample_call = fb.calls[-1]
     assert sample_call["n"] == 1 and sample_call["temperature"] == 0.7
     cands = _events(pred, "candidate")
     assert [c["answer"] for c in cands] == ["gym time, legs day lol",
                                             "Off to the gym now, legs day again.",
-                                            "gym again lol legs day"]
+                                            "", "gym again lol legs day"]
+    assert not cands[2]["format_ok"]  # the reference answered a preamble only: no candidate
     decision = pred.trace[-1]
     assert decision["how"] == "similarity" and pred.answer == cands[decision["chosen"]]["answer"]
     # generation has no stage 3 inside the thought: its response is the answer
@@ -207,3 +211,17 @@ def test_one_config_validates_every_option() -> None:
     assert cfg.budgets("generation") == (10, 0, 64) and cfg.budgets("rating").response == 24
     assert R2PConfig(answer_cue="A:").answer_cue == ("A:",)
     assert R2PMethod(srm=False).options()["answer_cue"] == ["Answer:", "Final answer: "]
+
+
+def test_a_text_candidate_that_is_a_piece_of_the_prompt_is_no_answer() -> None:
+    fb = FakeBackend(staged_model(" [P1] is casual.", answer=" The user's past texts:",
+                                  unthought=" off to the gym, legs day lol"))
+    pred = R2PMethod().predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
+    copies = [e for e in _events(pred, "check") if e["name"] == "candidate_copy"]
+    assert copies and copies[0]["candidate"] == 0
+    assert pred.answer == "off to the gym, legs day lol"
+    # a candidate repeating the request (a paraphrase keeps its words) stays a candidate
+    fb = FakeBackend(staged_model(" [P1] is casual.", answer=" off to the gym now, legs day again",
+                                  unthought=" gym"))
+    pred = R2PMethod().predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
+    assert not [e for e in _events(pred, "check") if e["name"] == "candidate_copy"]

@@ -69,6 +69,7 @@ class R2PConfig(BaseModel):
     answer_cue: tuple[str, ...] = ANSWER_CUES
     top_logprobs: int = Field(10, ge=0, le=20)
     confidence: float = Field(0.6, ge=0.0, le=1.0)
+    reference_candidate: bool = True
     extra_thoughts: int = Field(0, ge=0, le=8)
 
     @field_validator("answer_cue", mode="before")

@@ -27,6 +27,7 @@ from collections import Counter
 from typing import Any
 
 from r2p.backends.base import Backend
+from r2p.errors import R2PError
 from r2p.methods.answers import Answer, introduces_answer, normalize, stated_choice
 from r2p.methods.common import CallLog
 from r2p.methods.r2p.checks import PromptRuns, echoes_scaffold, strip_scaffold
@@ -50,6 +51,8 @@ from r2p.methods.r2p.selfref import (
     label_distribution,
     weighted_vote,
 )
+from r2p.methods.rag import RAGMethod
+from r2p.reasoning import merge_reasoning
 from r2p.tasks import Task
 from r2p.types import Prediction, Retrieved, Sample
 
@@ -103,7 +106,8 @@ class R2PMethod:
     * ``max_interventions``: RPI's cap per thought; ``copy_words``: a verbatim run this long
       copied from the prompt is cut; ``grounding_threshold``: stage 2's minimum grounding.
     * ``n_candidates``: SRM's candidates. Text: the answer after the thought, the answer the
-      same prompt gets with an empty thought, and ``n_candidates - 2`` answers sampled at
+      same prompt gets with an empty thought, the reference LaMP prompt's answer
+      (``reference_candidate``), and ``n_candidates - 2`` answers sampled at
       ``sample_temperature`` after the thought (one call); then ``selection``:
       ``"similarity"`` (the consensus of the candidates and the request, highest mean
       ROUGE-L) or ``"llm"`` (one more call picks or merges). Labels and ratings: the answer's label
@@ -276,6 +280,44 @@ class R2PMethod:
         return raw, ans
 
     @staticmethod
+    def _reference(ctx: Context, sample: Sample, retrieved: list[Retrieved],
+                   first: ThoughtResult) -> list[tuple[str, Answer]]:
+        """The answer of the reference LaMP prompt (rag's, the same retrieved items): a
+        candidate shaped by neither the template nor the thought. A small model that cannot
+        follow the template still answers this prompt; SRM's consensus then keeps it. Empty
+        when ``reference_candidate`` is off or the task has no reference prompt."""
+        if not ctx.cfg.reference_candidate:
+            return []
+        rag = RAGMethod(temperature=ctx.cfg.temperature, seed=ctx.cfg.seed)
+        try:
+            msgs = rag.messages(rag.prompt(sample, ctx.task, rag.used_items(retrieved)))
+        except (KeyError, R2PError):  # a task family without LaMP shots (e.g. generic)
+            return []
+        c = ctx.log.generate(ctx.backend, msgs, max_tokens=ctx.budgets.answer,
+                             temperature=ctx.cfg.temperature, seed=ctx.cfg.seed)
+        ctx.log.event("segment", stage=None, text=c.text, tokens=c.usage.completion_tokens,
+                      finish_reason=c.finish_reason, part="srm_reference")
+        text = merge_reasoning(c.text, c.reasoning).answer
+        raw, ans, _e, _c = read_answer(ctx.task, ctx.task_input, text, first.injected)
+        return [(raw, ans)]
+
+    @staticmethod
+    def _not_copied(ctx: Context, sample: Sample, index: int,
+                    cand: tuple[str, Answer]) -> tuple[str, Answer]:
+        """A text candidate that is a piece of the prompt itself (a template line, an item)
+        and not of the request is no answer (``"The user's past texts:"``): made invalid,
+        recorded as a failed ``candidate_copy`` check."""
+        raw, ans = cand
+        text = " ".join(ans.text.lower().split())
+        prompt = " ".join(ctx.messages[-1]["content"].lower().split())
+        request = " ".join(ctx.task.query(sample.input).lower().split())
+        if not ans.valid or len(text.split()) < 2 or text not in prompt or text in request:
+            return cand
+        ctx.log.event("check", name="candidate_copy", ok=False, stage=None, candidate=index,
+                      detail=f"candidate {ans.text[:60]!r} is a piece of the prompt")
+        return raw, Answer(ans.text, False, False)
+
+    @staticmethod
     def _candidates(ctx: Context, pool: list[tuple[str, Answer]], first: ThoughtResult) -> None:
         for i, (_raw, a) in enumerate(pool):
             ctx.log.event("candidate", index=i, answer=a.text, format_ok=a.format_ok,
@@ -290,7 +332,9 @@ class R2PMethod:
         log, cfg = ctx.log, ctx.cfg
         self._repair(task, retrieved, first, log, 0)
         pool = [(first.raw_answer, first.answer), self._unthought(ctx, first),
+                *self._reference(ctx, sample, retrieved, first),
                 *self._samples(ctx, first, cfg.n_candidates - 2)]
+        pool = [self._not_copied(ctx, sample, i, c) for i, c in enumerate(pool)]
         self._candidates(ctx, pool, first)
         valid = [i for i, (_r, a) in enumerate(pool) if a.valid] or [0]
         texts = [pool[i][1].text for i in valid]
