@@ -47,6 +47,20 @@ COST_PLOTS: dict[str, tuple[str, str]] = {
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
+def _metric_label(metric: str) -> str:
+    """The y-axis label of ``metric``, saying which way is better."""
+    better = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+    return f"{metric} ({better})"
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Lay out ``fig`` and write it as a PNG atomically (never half a file, even if killed)."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
 def _pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend (no display needed)."""
     try:
@@ -120,15 +134,11 @@ def plot_metric_vs_k(runs: Sequence[Run], task: str, path: Path) -> Path | None:
         all_k = sorted({p[0] for pts in series.values() for p in pts})
         ax.set_xticks(all_k)
         ax.set_xlabel("k (retrieved profile items)")
-        better = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
-        ax.set_ylabel(f"{metric} ({better})")
+        ax.set_ylabel(_metric_label(metric))
         ax.set_title(f"{task}: {metric} against k")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:  # never half a file, even if killed
-            fig.savefig(tmp, format="png")
+        _save(fig, path)
     finally:
         plt.close(fig)
     return path
@@ -170,10 +180,7 @@ def plot_bars(values: dict[str, dict[str, float]], ylabel: str, title: str,
         ax.grid(axis="y", alpha=0.3)
         if len(tasks) > 1:
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:  # never half a file, even if killed
-            fig.savefig(tmp, format="png")
+        _save(fig, path)
     finally:
         plt.close(fig)
     return path
@@ -310,17 +317,13 @@ def plot_cost_quality(runs: Sequence[Run], cost_key: str, path: Path
             if len(positive) == len(xs) and max(xs) / min(xs) >= 20:
                 ax.set_xscale("log")
             ax.set_xlabel(xlabel)
-            better = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
-            ax.set_ylabel(f"{metric} ({better})")
+            ax.set_ylabel(_metric_label(metric))
             ax.set_title(f"{task}: {metric} against {xlabel}")
             ax.margins(x=0.2, y=0.12)
             ax.grid(alpha=0.3)
             if len(models) > 1:
                 ax.legend(fontsize=8, title="model", title_fontsize=8)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:  # never half a file, even if killed
-            fig.savefig(tmp, format="png")
+        _save(fig, path)
     finally:
         plt.close(fig)
     return path, notes

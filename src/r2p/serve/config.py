@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from r2p._validation import config_error
 from r2p.errors import ConfigError
 
 DEFAULT_STORE = "r2p-profiles.sqlite"
@@ -107,13 +108,7 @@ class ServeConfig(BaseModel):
         try:
             super().__init__(**options)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err.get("loc", ())) or "?"
-            if err.get("type") == "extra_forbidden":
-                raise ConfigError(f"unknown serve option {where!r}; choose from: "
-                                  f"{', '.join(sorted(type(self).model_fields))}") from None
-            raise ConfigError(f"serve option {where}: {err.get('msg')} "
-                              f"(got {err.get('input')!r})") from None
+            raise config_error(exc, "serve", type(self).model_fields) from None
 
     @field_validator("method")
     @classmethod

@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from r2p.errors import ConfigError
+from r2p._validation import config_error
 from r2p.methods.answers import ANSWER_CUES
 from r2p.methods.rag import DEFAULT_ANSWER_TOKENS
 
@@ -87,13 +87,7 @@ class R2PConfig(BaseModel):
         try:
             super().__init__(**options)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err.get("loc", ())) or "?"
-            if err.get("type") == "extra_forbidden":
-                raise ConfigError(f"unknown R2P option {where!r}; choose from: "
-                                  f"{', '.join(sorted(type(self).model_fields))}") from None
-            raise ConfigError(f"R2P option {where}: {err.get('msg')} "
-                              f"(got {err.get('input')!r})") from None
+            raise config_error(exc, "R2P", type(self).model_fields) from None
 
     def budgets(self, kind: str) -> Budgets:
         """The token budgets for a task of ``kind`` (set values win over the per-kind table)."""
