@@ -42,7 +42,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", help="data split (default dev)")
     p.add_argument("--time-based", action="store_const", const=True, dest="time_based",
                    help="use the time-based split layout")
-    p.add_argument("--method", help="direct, rag, think, hrt, hrt_rpi, r2p, r2p_sim (default r2p)")
+    p.add_argument("--method", help="direct, rag, think, hrt, hrt_rpi, r2p, r2p_llm (default r2p)")
     p.add_argument("-m", "--method-option", action="append", metavar="KEY=VALUE",
                    dest="method_option", help="method option, repeatable (e.g. n_candidates=2)")
     p.add_argument("--retriever", help="bm25, recency, random, dense, none, ranking (default bm25)")

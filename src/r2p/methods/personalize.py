@@ -102,7 +102,7 @@ def personalize(
         profile: the user's profile items (dicts with the task's fields; ``id`` optional).
         task: task name (``"LaMP_7"``) or :class:`~r2p.tasks.Task`.
         method: a registry name (``direct``, ``rag``, ``think``, ``hrt``, ``hrt_rpi``, ``r2p``,
-            ``r2p_sim``) or a built :class:`~r2p.methods.base.Method`.
+            ``r2p_llm``) or a built :class:`~r2p.methods.base.Method`.
         backend: the engine; default the embedded llama.cpp model (built here and closed
             after the call).
         k: profile items to retrieve (0: none; the ``direct`` method never uses any).

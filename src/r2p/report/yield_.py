@@ -62,7 +62,7 @@ def intervenes(method: str) -> bool:
     """Whether ``method`` runs reasoning process intervention (RPI).
 
     Example:
-        >>> [intervenes(m) for m in ("hrt", "hrt_rpi", "r2p", "r2p_sim", "r2p_llm", "think")]
+        >>> [intervenes(m) for m in ("hrt", "hrt_rpi", "r2p", "r2p_llm", "think_rpi", "think")]
         [False, True, True, True, True, False]
     """
     return "rpi" in method or method == "r2p" or method.startswith("r2p_")
