@@ -13,6 +13,8 @@ This module reproduces the prompt construction of the LaMP reference code
 Shots are joined with ``", and "`` and put before the input; LaMP-1 instead inserts its quoted
 profile titles after the first ``"title"`` of the input, as the reference does. The reference's
 odd spacing (a space after each closing quote) is kept on purpose, so that prompts match.
+The generic personalized-response family (free-form requests, no LaMP reference) lists the
+items, each cut to :data:`GENERIC_ITEM_WORDS` words, before the request.
 
 Token counting is pluggable (:class:`TokenCounter`). The default :class:`ApproxCounter` is a
 fast, dependency-free approximation of a BPE tokenizer (see its docstring); the prompt is
@@ -177,6 +179,30 @@ def render_shots(
     return out
 
 
+GENERIC_ITEM_WORDS = 48
+"""Each retrieved item is cut to this many words in the generic family's prompt."""
+
+
+def generic_prompt(task: Task, inp: str, items: Sequence[ProfileItem]) -> str:
+    """The generic family's prompt: the items as a list, then the request.
+
+    Example:
+        >>> from r2p.tasks import GENERIC
+        >>> print(generic_prompt(GENERIC, "Plan my Sunday.", [{"id": "1", "text": "I climb."}]))
+        Items from this user's history:
+        - I climb.
+        <BLANKLINE>
+        Plan my Sunday.
+    """
+    lines = []
+    for item in items:
+        words = task.index_text(item).split()
+        cut = " ".join(words[:GENERIC_ITEM_WORDS]) + (" ..." if len(words) >
+                                                       GENERIC_ITEM_WORDS else "")
+        lines.append(f"- {cut}")
+    return "Items from this user's history:\n" + "\n".join(lines) + f"\n\n{inp}"
+
+
 def build_prompt(
     task: Task,
     inp: str,
@@ -199,6 +225,8 @@ def build_prompt(
     """
     if not items:
         return inp
+    if task.family == "generic":
+        return generic_prompt(task, inp, items)
     counter = counter or ApproxCounter()
     per = _budget(task, inp, len(items), max_length, counter)
     if task.name == "LaMP_1":
@@ -217,6 +245,8 @@ __all__ = [
     "INPUT_SHARE",
     "ApproxCounter",
     "TokenCounter",
+    "GENERIC_ITEM_WORDS",
     "build_prompt",
+    "generic_prompt",
     "render_shots",
 ]

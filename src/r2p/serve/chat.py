@@ -32,7 +32,6 @@ from r2p.errors import ConfigError
 from r2p.methods.registry import METHODS, SPECS, get_method
 from r2p.serve.config import ServeConfig
 from r2p.serve.errors import ApiError
-from r2p.serve.generic import for_task
 from r2p.serve.schemas import ChatCompletion, ChatRequest
 from r2p.tasks import GENERIC, Task, get_task
 from r2p.types import Prediction, ProfileItem, Retrieved, Sample
@@ -124,7 +123,7 @@ def predict(job: Job, profile: list[ProfileItem], backend: Backend, retriever: A
     Raises:
         R2PError: a bad option, a profile that does not fit the task, a backend failure.
     """
-    method = for_task(get_method(job.method, **job.options), job.task)
+    method = get_method(job.method, **job.options)
     retrieved: list[Retrieved] = []
     if job.method != "direct" and job.k and profile:
         retrieved = list(retriever.retrieve(job.task.query(job.input), profile, job.k,

@@ -54,7 +54,7 @@ from r2p.methods.r2p.selfref import (
 from r2p.methods.rag import RAGMethod
 from r2p.reasoning import merge_reasoning
 from r2p.tasks import Task
-from r2p.types import Prediction, Retrieved, Sample
+from r2p.types import Message, Prediction, Retrieved, Sample
 
 DRAFT_MIN_WORDS = 3
 """A stage-3 line shorter than this is no text draft (e.g. "17." left by a budget cut)."""
@@ -235,23 +235,32 @@ class R2PMethod:
                   detail=f"{len(results)} thought(s); label probabilities {mixed}")
         return label, results[chosen].raw_answer, fmt_ok
 
-    def _samples(self, ctx: Context, first: ThoughtResult, n: int) -> list[tuple[str, Answer]]:
-        """``n`` more answers sampled after the first thought, in one call."""
-        cfg = ctx.cfg
-        if first.answer_prefill is None or n < 1:
-            return []
-        c = ctx.log.generate(ctx.backend, ctx.messages, prefill=first.answer_prefill,
-                             n=n, temperature=cfg.sample_temperature,
-                             max_tokens=ctx.budgets.answer, stop=ANSWER_STOPS,
-                             seed=cfg.seed + 1)
-        out = []
-        for ch in c.choices:
-            raw, ans, _e, _c = read_answer(ctx.task, ctx.task_input, ch.text, first.injected)
-            out.append((raw, ans))
+    @staticmethod
+    def _ask(ctx: Context, first: ThoughtResult, part: str, messages: list[Message],
+             prefill: str | None, **settings: Any) -> list[tuple[str, Answer]]:
+        """One SRM call for more candidates: every choice read as an answer (the method's own
+        text is no answer), the call recorded as a segment of ``part``."""
+        c = ctx.log.generate(ctx.backend, messages, prefill=prefill,
+                             max_tokens=ctx.budgets.answer, **settings)
         ctx.log.event("segment", stage=None, text=" | ".join(ch.text for ch in c.choices),
                       tokens=c.usage.completion_tokens, finish_reason=c.finish_reason,
-                      part="srm_samples")
+                      part=part)
+        out = []
+        for ch in c.choices:
+            # without a prefill a reasoning model may think first: only its answer counts
+            text = ch.text if prefill is not None else merge_reasoning(ch.text,
+                                                                        ch.reasoning).answer
+            raw, ans, _e, _c = read_answer(ctx.task, ctx.task_input, text, first.injected)
+            out.append((raw, ans))
         return out
+
+    def _samples(self, ctx: Context, first: ThoughtResult, n: int) -> list[tuple[str, Answer]]:
+        """``n`` more answers sampled after the first thought, in one call."""
+        if first.answer_prefill is None or n < 1:
+            return []
+        return self._ask(ctx, first, "srm_samples", ctx.messages, first.answer_prefill, n=n,
+                         temperature=ctx.cfg.sample_temperature, stop=ANSWER_STOPS,
+                         seed=ctx.cfg.seed + 1)
 
     def _vote_samples(self, ctx: Context, first: ThoughtResult) -> tuple[str, str, bool]:
         """Labels and ratings without log-probabilities: vote over sampled answers."""
@@ -266,21 +275,15 @@ class R2PMethod:
                       detail=f"support-weighted tallies {tallies}")
         return answers[i], pool[i][0], pool[i][1].format_ok
 
-    @staticmethod
-    def _unthought(ctx: Context, first: ThoughtResult) -> tuple[str, Answer]:
+    def _unthought(self, ctx: Context, first: ThoughtResult) -> tuple[str, Answer]:
         """The answer to the same prompt with an empty thought: a candidate that the profile
         synthesis did not shape, for SRM to check the others against (prompt from cache)."""
         cue = ctx.cfg.answer_cue[0] if ctx.cfg.answer_cue else ""
-        c = ctx.log.generate(ctx.backend, ctx.messages, prefill=f"{THINK}</think>\n\n{cue}",
-                             max_tokens=ctx.budgets.answer, stop=ANSWER_STOPS,
-                             temperature=ctx.cfg.temperature, seed=ctx.cfg.seed)
-        ctx.log.event("segment", stage=None, text=c.text, tokens=c.usage.completion_tokens,
-                      finish_reason=c.finish_reason, part="srm_unthought")
-        raw, ans, _e, _c = read_answer(ctx.task, ctx.task_input, c.text, first.injected)
-        return raw, ans
+        return self._ask(ctx, first, "srm_unthought", ctx.messages, f"{THINK}</think>\n\n{cue}",
+                         stop=ANSWER_STOPS, temperature=ctx.cfg.temperature,
+                         seed=ctx.cfg.seed)[0]
 
-    @staticmethod
-    def _reference(ctx: Context, sample: Sample, retrieved: list[Retrieved],
+    def _reference(self, ctx: Context, sample: Sample, retrieved: list[Retrieved],
                    first: ThoughtResult) -> list[tuple[str, Answer]]:
         """The answer of the reference LaMP prompt (rag's, the same retrieved items): a
         candidate shaped by neither the template nor the thought. A small model that cannot
@@ -291,15 +294,10 @@ class R2PMethod:
         rag = RAGMethod(temperature=ctx.cfg.temperature, seed=ctx.cfg.seed)
         try:
             msgs = rag.messages(rag.prompt(sample, ctx.task, rag.used_items(retrieved)))
-        except (KeyError, R2PError):  # a task family without LaMP shots (e.g. generic)
+        except (KeyError, R2PError):  # a task without a reference shot format
             return []
-        c = ctx.log.generate(ctx.backend, msgs, max_tokens=ctx.budgets.answer,
-                             temperature=ctx.cfg.temperature, seed=ctx.cfg.seed)
-        ctx.log.event("segment", stage=None, text=c.text, tokens=c.usage.completion_tokens,
-                      finish_reason=c.finish_reason, part="srm_reference")
-        text = merge_reasoning(c.text, c.reasoning).answer
-        raw, ans, _e, _c = read_answer(ctx.task, ctx.task_input, text, first.injected)
-        return [(raw, ans)]
+        return self._ask(ctx, first, "srm_reference", msgs, None,
+                         temperature=ctx.cfg.temperature, seed=ctx.cfg.seed)
 
     @staticmethod
     def _not_copied(ctx: Context, sample: Sample, index: int,
