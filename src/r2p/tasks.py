@@ -56,6 +56,14 @@ def _lamp1_query(text: str) -> str:
     return f"{m.group(1)} {m.group(2)}"
 
 
+def _lamp1_reversed(text: str) -> str | None:
+    """LaMP-1 with its two candidate references in the other order (None if not found)."""
+    m = _QUOTED_REFS.search(text)
+    if m is None:
+        return None
+    return f'{text[:m.start()]}[1]: "{m.group(2)}" [2]: "{m.group(1)}"'
+
+
 def _joined(*fields: str) -> Callable[[ProfileItem], str]:
     def text(item: ProfileItem) -> str:
         return " ".join(str(item.get(f, "")) for f in fields).strip()
@@ -80,6 +88,10 @@ class Task:
         metrics: official metric keys, in order.
         format_hint: the required output format, in words (used by prompts and checks).
         official_name: the ``task`` value of official outputs files.
+        reorder: for tasks whose labels name the positions of options listed in the input
+            (LaMP-1's ``[1]``/``[2]``): the input with those options in reverse order, so that
+            label ``labels[i]`` there means ``labels[-1 - i]`` here (None when the input does
+            not list them); ``None`` for every other task.
     """
 
     name: str
@@ -94,6 +106,7 @@ class Task:
     official_name: str
     index_text: Callable[[ProfileItem], str]
     query: Callable[[str], str]
+    reorder: Callable[[str], str | None] | None = None
 
     def __repr__(self) -> str:  # the callables make the default repr noisy
         return f"Task({self.name!r})"
@@ -109,7 +122,7 @@ TASKS: dict[str, Task] = {
         Task("LaMP_1", "citation identification", "classification", "classification",
              ("[1]", "[2]"), ("title", "abstract"), None, _CLS,
              "exactly one of [1] or [2], nothing else", "LaMP_1",
-             _joined("title", "abstract"), _lamp1_query),
+             _joined("title", "abstract"), _lamp1_query, _lamp1_reversed),
         Task("LaMP_2", "movie tagging", "classification", "classification",
              MOVIE_TAGS, ("description", "tag"), "tag", _CLS,
              "exactly one tag from the list, written as in the list, nothing else", "LaMP_2",

@@ -41,9 +41,10 @@ def test_dry_run_lists_runs_and_calls(
     assert main(["sweep", str(f), "--dry-run", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "| LaMP_7-rag-k4 | 5 | 5 |" in out
-    # text: stage 2 and the answer (+2 interventions), an answer with an empty thought
-    assert "| LaMP_7-r2p-k4 | 5 | 15-25 |" in out
-    assert "2 runs, 10 samples, about 20-30 model calls (an estimate" in out
+    # text: stage 2 and the answer (no corrections), answers with an empty thought and to
+    # the reference prompt
+    assert "| LaMP_7-r2p-k4 | 5 | 20 |" in out
+    assert "2 runs, 10 samples, about 25 model calls (an estimate" in out
     assert not (tmp_path / "study").exists()
 
 
@@ -55,8 +56,14 @@ def test_call_estimates() -> None:
     assert cfg("rag") == (1, 1) and cfg("think") == (1, 2)
     # a text thought: stage 2 and the answer; each intervention one more call
     assert cfg("hrt") == (2, 2) and cfg("hrt_rpi", max_interventions=2) == (2, 4)
-    # text SRM: an unthought answer, no sampling call for 2 candidates, one selection call
-    assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (3, 5)
+    assert cfg("hrt_rpi") == (2, 2)  # text gets no corrections by default
+    # text SRM: unthought and reference answers, no sampling call for 2 candidates, one
+    # selection call
+    assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (4, 6)
+    # positional labels: one more answer with the options reversed
+    lamp1 = estimate_calls(build_config({"task": "LaMP_1", "data": ".", "method": "r2p"},
+                                        validate_names=False))
+    assert lamp1 == (3, (2 + 2 + 1) + 1 + 1)
     # ratings: stage 3 too, one format retry, one more thought, one sampling call
     rating = estimate_calls(build_config({"task": "LaMP_3", "data": ".", "method": "r2p",
                                           "method_options": {"extra_thoughts": 1}},

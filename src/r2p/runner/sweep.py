@@ -132,9 +132,11 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
     R2P variants, per thought: stage 2, stage 3 when the task kind has one inside the thought
     (ratings), the answer; each RPI intervention one more call (up to ``max_interventions``),
     and for labels and ratings one format retry. SRM: for text one answer with an empty
-    thought, one sampling call when ``n_candidates`` > 2 and one selection call (``llm``); for
-    labels and ratings one sampling call when the engine gives no log-probabilities and up to
-    ``extra_thoughts`` more thoughts. It is an estimate: interventions depend on the model.
+    thought, one with the reference LaMP prompt (``reference_candidate``), one sampling call when
+    ``n_candidates`` > 2 and one selection call (``llm``); for
+    labels and ratings one sampling call when the engine gives no log-probabilities, one answer
+    with the options in reverse order (``option_order``, LaMP-1) and up to ``extra_thoughts``
+    more thoughts. It is an estimate: interventions depend on the model.
     """
     from r2p.methods.r2p.config import R2PConfig
     from r2p.tasks import get_task
@@ -148,16 +150,18 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
         from r2p.methods.registry import SPECS
 
         c = R2PConfig(**{**SPECS[m].preset, **opts})
-        kind = get_task(cfg.task).kind
+        task = get_task(cfg.task)
+        kind = task.kind
         lo = 2 + (1 if c.budgets(kind).response > 0 else 0)
-        hi = lo + ((c.max_interventions + (kind != "generation")) if c.rpi else 0)
+        hi = lo + ((c.interventions(kind) + (kind != "generation")) if c.rpi else 0)
         if not (c.srm and c.n_candidates > 1):
             return lo, hi
         if kind == "generation":
-            extra = 1 + (c.n_candidates > 2) + (c.selection == "llm")
-            return lo + 1, hi + extra
+            extra = 1 + c.reference_candidate + (c.n_candidates > 2) + (c.selection == "llm")
+            return lo + 1 + c.reference_candidate, hi + extra
         more = min(c.extra_thoughts, c.n_candidates - 1)
-        return lo, hi * (1 + more) + 1
+        reordered = int(c.option_order and task.reorder is not None)
+        return lo + reordered, hi * (1 + more) + 1 + reordered
     return 1, 1
 
 

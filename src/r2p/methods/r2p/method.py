@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from r2p.backends.base import Backend
 from r2p.errors import R2PError
@@ -55,6 +55,14 @@ from r2p.methods.rag import RAGMethod
 from r2p.reasoning import merge_reasoning
 from r2p.tasks import Task
 from r2p.types import Message, Prediction, Retrieved, Sample
+
+class Reordered(NamedTuple):
+    """SRM's answer with the options in reverse order, mapped back to the original labels."""
+
+    raw: str
+    answer: Answer
+    distribution: dict[str, float] | None
+
 
 DRAFT_MIN_WORDS = 3
 """A stage-3 line shorter than this is no text draft (e.g. "17." left by a budget cut)."""
@@ -183,7 +191,9 @@ class R2PMethod:
             if task.kind == "generation":
                 answer, raw, fmt_ok = self._srm_text(sample, task, retrieved, ctx, first)
             else:
-                answer, raw, fmt_ok = self._srm_labels(ctx, follow_up, results)
+                answer, raw, fmt_ok = self._srm_labels(ctx, follow_up, results,
+                                                       self._reordered(ctx, sample, retrieved,
+                                                                       first))
         else:
             self._repair(task, retrieved, first, log, None)
             answer, raw, fmt_ok = first.answer.text, first.raw_answer, first.answer.format_ok
@@ -198,16 +208,55 @@ class R2PMethod:
             return None
         return label_distribution(ctx.task.labels or (), r.choice.top_logprobs)
 
-    def _srm_labels(self, ctx: Context, follow_up: bool,
-                    results: list[ThoughtResult]) -> tuple[str, str, bool]:
-        """Labels and ratings: the answer distribution, more thoughts while it is uncertain."""
+    def _reordered(self, ctx: Context, sample: Sample, retrieved: list[Retrieved],
+                   first: ThoughtResult) -> Reordered | None:
+        """The answer after the same thought when the prompt lists the task's options in
+        reverse order (``option_order``; tasks whose labels name option positions, LaMP-1),
+        mapped back to the original labels: SRM's check that the choice follows the options'
+        content, not their place (small models answer ``[1]`` to nearly every LaMP-1 query)."""
+        task, cfg = ctx.task, ctx.cfg
+        if not cfg.option_order or task.reorder is None or first.answer_prefill is None:
+            return None
+        flipped = task.reorder(sample.input)
+        if flipped is None:
+            return None
+        msgs = hrt_messages(task, Sample(sample.id, flipped, sample.profile), retrieved,
+                            version=cfg.prompt_version,
+                            template=None if cfg.hrt else "plain_think")
+        settings: dict[str, Any] = {"max_tokens": ctx.budgets.answer, "stop": ANSWER_STOPS,
+                                    "temperature": cfg.temperature, "seed": cfg.seed}
+        if ctx.logprobs:
+            settings["top_logprobs"] = cfg.top_logprobs
+        c = ctx.log.generate(ctx.backend, msgs, prefill=first.answer_prefill, **settings)
+        ctx.log.event("segment", stage=None, text=c.text, tokens=c.usage.completion_tokens,
+                      finish_reason=c.finish_reason, part="srm_reordered")
+        labels = task.labels or ()
+        back = dict(zip(labels, reversed(labels)))
+        raw, ans, _e, _c = read_answer(task, flipped, c.text, first.injected)
+        ans = Answer(back.get(ans.text, ans.text), ans.format_ok, ans.valid)
+        dist = (label_distribution(labels, c.choices[0].top_logprobs)
+                if ctx.logprobs and c.choices else None)
+        return Reordered(raw, ans, {back[k]: v for k, v in dist.items()} if dist else None)
+
+    def _srm_labels(self, ctx: Context, follow_up: bool, results: list[ThoughtResult],
+                    reordered: Reordered | None = None) -> tuple[str, str, bool]:
+        """Labels and ratings: the answer distribution (averaged over both option orders
+        where the labels name positions), more thoughts while it is uncertain."""
         cfg, log = ctx.cfg, ctx.log
         first = results[0]
         dist = self._distribution(ctx, first)
         if dist is None:
-            return self._vote_samples(ctx, first)
+            return self._vote_samples(ctx, first, reordered)
         dists, weights = [dist], [VOTE_BASE + first.support]
         mixed = dist
+        if reordered is not None and reordered.distribution is not None:
+            mixed = combine([dist, reordered.distribution], [1.0, 1.0])
+            same = max(dist, key=lambda lab: dist[lab]) == max(
+                reordered.distribution, key=lambda lab: reordered.distribution[lab])
+            log.event("check", name="option_order", ok=same, stage=None,
+                      detail=f"options in order {dist}; reversed (mapped back) "
+                             f"{reordered.distribution}; averaged {mixed}")
+            dists[0] = mixed
         while (max(mixed.values()) < cfg.confidence and len(results) <= cfg.extra_thoughts
                and len(results) < cfg.n_candidates):
             r = self._thought(ctx, follow_up, len(results))
@@ -225,7 +274,10 @@ class R2PMethod:
                       closed_by=r.closed_by,
                       distribution={k: round(v, 4) for k, v in (
                           dists[i] if i < len(dists) else {}).items()})
+        raw = results[chosen].raw_answer
         fmt_ok = results[chosen].answer.format_ok and results[chosen].answer.text == label
+        if not fmt_ok and reordered is not None and reordered.answer.text == label:
+            raw, fmt_ok = reordered.raw, reordered.answer.format_ok  # written in reverse order
         if not fmt_ok and not first.answer.valid:
             log.event("check", name="answer_repair", ok=False, stage=None,
                       detail=f"no valid answer written; took {label!r} from the answer's "
@@ -233,7 +285,7 @@ class R2PMethod:
         log.event("decision", how="distribution", chosen=chosen, answer=label,
                   distribution={k: round(v, 4) for k, v in mixed.items()},
                   detail=f"{len(results)} thought(s); label probabilities {mixed}")
-        return label, results[chosen].raw_answer, fmt_ok
+        return label, raw, fmt_ok
 
     @staticmethod
     def _ask(ctx: Context, first: ThoughtResult, part: str, messages: list[Message],
@@ -262,11 +314,14 @@ class R2PMethod:
                          temperature=ctx.cfg.sample_temperature, stop=ANSWER_STOPS,
                          seed=ctx.cfg.seed + 1)
 
-    def _vote_samples(self, ctx: Context, first: ThoughtResult) -> tuple[str, str, bool]:
-        """Labels and ratings without log-probabilities: vote over sampled answers."""
+    def _vote_samples(self, ctx: Context, first: ThoughtResult,
+                      reordered: Reordered | None = None) -> tuple[str, str, bool]:
+        """Labels and ratings without log-probabilities: vote over sampled answers (and the
+        answer with the options reversed, mapped back)."""
         self._repair(ctx.task, [], first, ctx.log, 0)
         pool = [(first.raw_answer, first.answer),
-                *self._samples(ctx, first, ctx.cfg.n_candidates - 1)]
+                *self._samples(ctx, first, ctx.cfg.n_candidates - 1),
+                *([(reordered.raw, reordered.answer)] if reordered is not None else [])]
         answers = [a.text for _, a in pool]
         i, tallies = weighted_vote(answers, [first.support] * len(pool),
                                    [a.valid for _, a in pool])
@@ -392,4 +447,4 @@ class R2PMethod:
                   detail=f"no valid answer; took {fixed.text!r} from {how}", **extra)
 
 
-__all__ = ["DRAFT_MIN_WORDS", "R2PMethod", "draft_of"]
+__all__ = ["DRAFT_MIN_WORDS", "R2PMethod", "Reordered", "draft_of"]

@@ -79,6 +79,11 @@ class Context:
     runs: PromptRuns | None = None
 
     @property
+    def max_interventions(self) -> int:
+        """RPI's cap of corrections per thought for this task."""
+        return self.cfg.interventions(self.task.kind)
+
+    @property
     def logprobs(self) -> bool:
         """Whether to ask for token log-probabilities (label and rating answers only)."""
         return (self.task.kind != "generation" and self.cfg.top_logprobs > 0
@@ -132,7 +137,7 @@ class _Steps:
         self.event("check", **{k: v for k, v in check.event().items() if k != "type"})
 
     def can_intervene(self) -> bool:
-        return self.ctx.cfg.rpi and self.interventions < self.ctx.cfg.max_interventions
+        return self.ctx.cfg.rpi and self.interventions < self.ctx.max_interventions
 
     def intervene(self, correction: Correction, position: int) -> None:
         self.interventions += 1
@@ -311,7 +316,7 @@ class StagedThought:
         head, used = thought, 0
         stage_text = ""
         self._fired: set[str] = set()
-        for _ in range(self.ctx.cfg.max_interventions + 2):
+        for _ in range(self.ctx.max_interventions + 2):
             left = budget - used
             if left <= 0:
                 break
@@ -351,7 +356,7 @@ class StagedThought:
         self._fired.add(v.check.name)
         if again or not self.steps.can_intervene():
             why = ("failed again after its correction" if again else
-                   f"{self.ctx.cfg.max_interventions} interventions used")
+                   f"{self.ctx.max_interventions} interventions used")
             self.steps.record(Check("intervention_cap", False, f"{v.check.name} {why}: the "
                                     f"stage ends here", stage or None, v.cut))
             self.steps.closed_by = "cap"
