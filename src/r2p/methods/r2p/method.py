@@ -56,6 +56,7 @@ from r2p.reasoning import merge_reasoning
 from r2p.tasks import Task
 from r2p.types import Message, Prediction, Retrieved, Sample
 
+
 class Reordered(NamedTuple):
     """SRM's answer with the options in reverse order, mapped back to the original labels."""
 
@@ -249,13 +250,13 @@ class R2PMethod:
             return self._vote_samples(ctx, first, reordered)
         dists, weights = [dist], [VOTE_BASE + first.support]
         mixed = dist
-        if reordered is not None and reordered.distribution is not None:
-            mixed = combine([dist, reordered.distribution], [1.0, 1.0])
-            same = max(dist, key=lambda lab: dist[lab]) == max(
-                reordered.distribution, key=lambda lab: reordered.distribution[lab])
+        flipped = reordered.distribution if reordered is not None else None
+        if flipped is not None:
+            mixed = combine([dist, flipped], [1.0, 1.0])
+            same = max(dist, key=dist.__getitem__) == max(flipped, key=flipped.__getitem__)
             log.event("check", name="option_order", ok=same, stage=None,
-                      detail=f"options in order {dist}; reversed (mapped back) "
-                             f"{reordered.distribution}; averaged {mixed}")
+                      detail=f"options in order {dist}; reversed (mapped back) {flipped}; "
+                             f"averaged {mixed}")
             dists[0] = mixed
         while (max(mixed.values()) < cfg.confidence and len(results) <= cfg.extra_thoughts
                and len(results) < cfg.n_candidates):
