@@ -105,11 +105,14 @@ def _copying_engine() -> FakeBackend:
 
 
 def test_stream_shows_the_thought_and_each_intervention_as_it_happens(start: Start) -> None:
-    srv = start(backend=_copying_engine())
+    # text thoughts get no corrections by default (a failing check only cuts): the server's
+    # method options turn them on
+    srv = start(ServeConfig(backend="fake", method="hrt_rpi",
+                            method_options={"max_interventions": 2}), backend=_copying_engine())
     _seed(_http(srv))
     events: list[tuple[str, Any]] = []
     stream = _client(srv).chat.completions.create(
-        model="hrt_rpi", user="ann", stream=True, stream_options={"include_usage": True},
+        model="r2p-serve", user="ann", stream=True, stream_options={"include_usage": True},
         messages=[{"role": "user", "content": "Plan my weekend."}])
     usage = None
     for chunk in stream:
@@ -140,6 +143,19 @@ def test_stream_shows_the_thought_and_each_intervention_as_it_happens(start: Sta
     done = [v for k, v in events if k == "r2p" and v["type"] == "done"][0]
     assert [i["reason"] for i in done["interventions"]] == ["copy"]
     assert usage is not None and usage.completion_tokens_details.reasoning_tokens > 0
+
+
+def test_by_default_a_text_thought_is_cut_not_corrected(start: Start) -> None:
+    srv = start(ServeConfig(backend="fake", method="hrt_rpi"), backend=_copying_engine())
+    _seed(_http(srv))
+    resp = _client(srv).chat.completions.create(
+        model="r2p-serve", user="ann",
+        messages=[{"role": "user", "content": "Plan my weekend."}])
+    extra = resp.model_extra or {}
+    assert resp.choices[0].message.content == "Climb at dawn, then cook spicy lentils."
+    assert extra["r2p"]["interventions"] == []
+    reasoning = getattr(resp.choices[0].message, "reasoning_content", None) or ""
+    assert "granite walls" not in reasoning  # the copy was cut out
 
 
 def test_profile_api_round_trip_and_search(start: Start) -> None:

@@ -27,6 +27,7 @@ def test_help_and_bad_flags_are_one_line() -> None:
     for args, words in [(["--backend", "nope"], "unknown backend 'nope'"),
                         (["--backend", "fake", "--retriever", "nope"], "unknown retriever"),
                         (["--backend", "fake", "--k", "-1"], "serve option k"),
+                        (["--backend", "fake", "--method-opt", "bogus=1"], "bogus"),
                         (["--backend", "fake", "--store", "mysql://h/db"], "only SQLite"),
                         (["--backend", "fake", "--api-keys", "/nonexistent/keys"],
                          "cannot read")]:

@@ -50,6 +50,9 @@ def add_parser(subparsers: Any) -> None:
                    "repeatable")
     p.add_argument("--method", default="r2p", choices=METHODS,
                    help="the method of requests whose model is r2p-serve (default r2p)")
+    p.add_argument("--method-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="option of --method (e.g. max_interventions=2; value parsed as JSON "
+                   "when it can be); repeatable")
     p.add_argument("--k", type=int, default=4, help="profile items retrieved per request "
                    "(default 4)")
     p.add_argument("--retriever", default="bm25", help="retriever name (default bm25)")
@@ -100,13 +103,15 @@ def run(args: argparse.Namespace) -> int:
             else args.base_url
     cfg = ServeConfig(host=args.host, port=args.port, store=args.store or DEFAULT_STORE,
                       backend=args.backend, backend_options=backend_opts, method=args.method,
-                      k=args.k, retriever=args.retriever,
+                      method_options=parse_options(args.method_opt, "--method-opt"), k=args.k, retriever=args.retriever,
                       max_body_bytes=int(args.max_body_mb * 1024 * 1024),
                       max_batch_items=args.max_batch)
     from r2p.backends.registry import check_options
+    from r2p.methods.registry import get_method
     from r2p.retrieval import get_retriever
 
     check_options(cfg.backend, cfg.backend_options)  # before any model loads
+    get_method(cfg.method, **cfg.method_options)
     get_retriever(cfg.retriever)
     _ = cfg.store_url
     serve(cfg, _keys(args), log_level=args.log_level)

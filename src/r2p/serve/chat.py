@@ -107,7 +107,7 @@ def resolve(req: ChatRequest, cfg: ServeConfig) -> Job:
                        param="max_tokens", code="invalid_request")
     if budget is None and task is GENERIC:
         budget = cfg.max_tokens
-    opts: dict[str, Any] = {}
+    opts: dict[str, Any] = dict(cfg.method_options) if method == cfg.method else {}
     if budget is not None:
         opts["answer_tokens" if _is_r2p(method) else "max_tokens"] = budget
     if req.temperature is not None:

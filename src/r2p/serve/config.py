@@ -74,7 +74,9 @@ class ServeConfig(BaseModel):
         store: SQLite file path or ``postgresql://`` URL of the profile store.
         backend: backend registry name; ``backend_options``: its options (``model``,
             ``base_url``...).
-        method: the method used when a request's ``model`` names none of the methods.
+        method: the method used when a request's ``model`` names none of the methods;
+            ``method_options``: its options (e.g. ``{"max_interventions": 2}``), checked when
+            the server starts; a request's own settings (budget, temperature, seed) win.
         k: profile items retrieved per completion; ``retriever``: retriever registry name.
         max_body_bytes: the largest request body accepted (413 beyond).
         max_batch_items: the most items one ``POST /v1/users/{user}/items`` may carry.
@@ -94,6 +96,7 @@ class ServeConfig(BaseModel):
     backend: str = "llamacpp"
     backend_options: dict[str, Any] = Field(default_factory=dict)
     method: str = "r2p"
+    method_options: dict[str, Any] = Field(default_factory=dict)
     k: int = Field(4, ge=0, le=64)
     retriever: str = "bm25"
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
