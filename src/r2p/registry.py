@@ -204,19 +204,17 @@ class Registry(Generic[T]):
         opts = {**entry.preset, **options}
         if entry.options is not None:
             return self._check_model(what, load_target(entry.options), opts)
-        params = inspect.signature(factory).parameters
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        params, hints, open_ = _parameters(factory, types=self.check_types)
+        if open_:  # **options that go nowhere we can see: the factory checks them
             return opts
-        accepted = [n for n, p in params.items()
-                    if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                  inspect.Parameter.KEYWORD_ONLY)]
+        accepted = list(params)
         _unknown(what, opts, accepted)
         missing = [n for n in accepted
                    if params[n].default is inspect.Parameter.empty and n not in opts]
         if missing:
             how = ", ".join(self.flags.get(n, f"{self.flag} {n}=...".strip()) for n in missing)
             raise ConfigError(f"{what} needs {', '.join(missing)} (give {how})")
-        return self._check_types(what, factory, opts) if self.check_types else opts
+        return _check_types(what, hints, opts) if self.check_types else opts
 
     @staticmethod
     def _check_model(what: str, model: type[BaseModel], opts: dict[str, Any]) -> dict[str, Any]:
@@ -230,31 +228,6 @@ class Registry(Generic[T]):
         except ValidationError as exc:
             raise config_error(exc, what, model.model_fields) from None
         return opts
-
-    @staticmethod
-    def _check_types(what: str, factory: Any, opts: dict[str, Any]) -> dict[str, Any]:
-        from pydantic import ConfigDict, TypeAdapter, ValidationError
-
-        init = factory.__init__ if inspect.isclass(factory) else factory
-        try:
-            hints = typing.get_type_hints(init)
-        except Exception:  # an annotation that cannot be resolved here: names only
-            hints = {}
-        out = dict(opts)
-        for key, value in opts.items():
-            if key not in hints:
-                continue
-            try:
-                adapter: TypeAdapter[Any] = TypeAdapter(
-                    hints[key], config=ConfigDict(arbitrary_types_allowed=True))
-            except Exception:  # a type pydantic cannot check: left to the factory
-                continue
-            try:
-                out[key] = adapter.validate_python(value)
-            except ValidationError as exc:
-                msg = exc.errors()[0]["msg"] if exc.errors() else str(exc)
-                raise ConfigError(f"{what} option {key}: {msg} (got {value!r:.80})") from None
-        return out
 
     # -- building ----------------------------------------------------------------------------
     def get(self, name: str, **options: Any) -> T:
@@ -272,6 +245,64 @@ class Registry(Generic[T]):
         except TypeError as exc:  # a wrong option type deep in a constructor
             raise ConfigError(f"{self.kind} {entry.name!r}: {exc}") from None
         return built
+
+
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _parameters(factory: Any, *, types: bool) -> tuple[dict[str, inspect.Parameter],
+                                                       dict[str, Any], bool]:
+    """The options ``factory`` takes: ``(parameters, type hints, open)``.
+
+    A class whose constructor takes ``**options`` and passes them on to its base's (think to
+    rag) takes the options of each constructor up its MRO, down to the first without
+    ``**options``. ``open`` is True when the chain never closes (the options cannot be known
+    here); ``hints`` are filled only when ``types`` is set.
+    """
+    if inspect.isclass(factory):
+        inits = [c.__dict__["__init__"] for c in factory.__mro__
+                 if c is not object and "__init__" in c.__dict__]
+    else:
+        inits = [factory]
+    params: dict[str, inspect.Parameter] = {}
+    hints: dict[str, Any] = {}
+    for init in inits:
+        sig = list(inspect.signature(init).parameters.values())
+        if inspect.isclass(factory):
+            sig = sig[1:]  # self
+        if types:
+            try:
+                own = typing.get_type_hints(init)
+            except Exception:  # an annotation that cannot be resolved here: names only
+                own = {}
+            hints.update({k: v for k, v in own.items() if k not in hints})
+        for p in sig:
+            if p.kind in _NAMED:
+                params.setdefault(p.name, p)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig):
+            return params, hints, False
+    return params, hints, bool(inits)  # no constructor of its own anywhere: no options
+
+
+def _check_types(what: str, hints: Mapping[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
+    """Each option with a type hint validated (lax pydantic: ``"2"`` is an int) and converted."""
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    out = dict(opts)
+    for key, value in opts.items():
+        if key not in hints:
+            continue
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(
+                hints[key], config=ConfigDict(arbitrary_types_allowed=True))
+        except Exception:  # a type pydantic cannot check: left to the factory
+            continue
+        try:
+            out[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            msg = exc.errors()[0]["msg"] if exc.errors() else str(exc)
+            raise ConfigError(f"{what} option {key}: {msg} (got {value!r:.80})") from None
+    return out
 
 
 def _unknown(what: str, opts: Mapping[str, Any], accepted: list[str]) -> None:

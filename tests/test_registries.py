@@ -25,6 +25,16 @@ class Box:
         self.size, self.colour = size, colour
 
 
+class Bigger(Box):
+    def __init__(self, *, lid: bool = True, **options: Any) -> None:
+        super().__init__(**options)
+        self.lid = lid
+
+
+class Plain:
+    pass
+
+
 def fails(x: int = 0) -> None:
     raise TypeError("deep inside")
 
@@ -45,13 +55,15 @@ def _registry(**kw: Any) -> Registry[Any]:
         Entry("fails", fails),
         Entry("modelled", takes_anything, options=f"{__name__}:Opts"),
         Entry("ghost", Box, ("r2p_no_such_module",), "pip install ghost"),
+        Entry("bigger", Bigger),
+        Entry("plain", Plain),
     ], **kw)
 
 
 def test_unknown_name_lists_the_names() -> None:
     reg = _registry()
-    assert reg.names() == ("box", "big", "fails", "modelled", "ghost")
-    with pytest.raises(UnknownNameError, match="unknown thing 'bag'; choose from: big, box, "):
+    assert reg.names() == ("box", "big", "fails", "modelled", "ghost", "bigger", "plain")
+    with pytest.raises(UnknownNameError, match="unknown thing 'bag'; choose from: big, bigger, box, "):
         reg.get("bag")
     with pytest.raises(UnknownNameError, match="unknown thing '3'"):
         reg.get(3)  # type: ignore[arg-type]
@@ -68,6 +80,13 @@ def test_options_checked_against_the_signature() -> None:
         reg.get("box")
     # the preset comes first, the user's options win
     assert reg.get("big").size == 9 and reg.get("big", size=3).size == 3
+    # **options passed on to the base class: the base's options count too
+    assert reg.get("bigger", size=1, lid=False).size == 1
+    with pytest.raises(ConfigError, match="thing 'bigger' has no option 'hue'; its options: "
+                                          "lid, size, colour"):
+        reg.get("bigger", size=1, hue=2)
+    with pytest.raises(ConfigError, match="thing 'plain' has no option 'x'; its options: none"):
+        reg.get("plain", x=1)
     # a TypeError from inside the factory is one ConfigError line
     with pytest.raises(ConfigError, match="thing 'fails': deep inside"):
         reg.get("fails")
@@ -77,6 +96,7 @@ def test_types_checked_only_where_the_registry_says() -> None:
     assert _registry().check("box", {"size": "2"}) == {"size": "2"}
     typed = _registry(check_types=True)
     assert typed.check("box", {"size": "2"}) == {"size": 2}
+    assert typed.check("bigger", {"size": "2", "lid": "no"}) == {"size": 2, "lid": False}
     with pytest.raises(ConfigError, match="thing 'box' option size: .*got 'two'"):
         typed.check("box", {"size": "two"})
 
@@ -115,6 +135,7 @@ def test_unknown_names(build: Any, kind: str) -> None:
 @pytest.mark.parametrize(("build", "name", "kind"), [
     (TASKS.get, "LaMP_7", "task"), (get_retriever, "bm25", "retriever"),
     (get_retriever, "random", "retriever"), (get_method, "rag", "method"),
+    (get_method, "think", "method"), (get_method, "direct", "method"),
     (get_method, "r2p", "method"), (get_backend, "fake", "backend"),
 ])
 def test_unknown_options(build: Any, name: str, kind: str) -> None:
