@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -250,6 +251,7 @@ class Registry(Generic[T]):
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
+@functools.lru_cache(maxsize=256)  # signatures do not change; get_task() is called often
 def _parameters(factory: Any, *, types: bool) -> tuple[dict[str, inspect.Parameter],
                                                        dict[str, Any], bool]:
     """The options ``factory`` takes: ``(parameters, type hints, open)``.
