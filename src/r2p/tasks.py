@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from r2p.errors import UnknownNameError
+from r2p.registry import Entry, Registry
 from r2p.types import ProfileItem
 
 Kind = Literal["classification", "rating", "generation"]
@@ -185,6 +185,23 @@ items that carry a ``text`` and any other fields. Not a LaMP task (not in :data:
 retrieval query is the whole request and every text field of an item is indexed."""
 
 
+def _entry(task: Task) -> Entry:
+    def build() -> Task:
+        return task
+
+    return Entry(task.name, build, summary=task.title)
+
+
+def _key(name: str) -> str:
+    return name.strip().replace("-", "_").lower()
+
+
+REGISTRY: Registry[Task] = Registry(
+    "task", [*(_entry(t) for t in TASKS.values()), _entry(GENERIC)], key=_key)
+"""The task registry: the LaMP tasks of :data:`TASKS`, then :data:`GENERIC`. Names are matched
+ignoring case and surrounding spaces, with ``-`` read as ``_``."""
+
+
 def get_task(name: str) -> Task:
     """Look a task up by name (``LaMP_7``; ``LaMP-7`` and ``lamp_7`` are accepted too), or
     ``generic`` for :data:`GENERIC`.
@@ -192,13 +209,7 @@ def get_task(name: str) -> Task:
     Raises:
         UnknownNameError: the name is not a known task (the message lists the valid ones).
     """
-    key = name.strip().replace("-", "_")
-    if key.lower() == GENERIC.name:
-        return GENERIC
-    for t in TASKS:
-        if t.lower() == key.lower():
-            return TASKS[t]
-    raise UnknownNameError("task", name, [*TASKS, GENERIC.name])
+    return REGISTRY.get(name)
 
 
-__all__ = ["GENERIC", "MOVIE_TAGS", "NEWS_CATEGORIES", "TASKS", "Task", "get_task"]
+__all__ = ["GENERIC", "MOVIE_TAGS", "NEWS_CATEGORIES", "REGISTRY", "TASKS", "Task", "get_task"]

@@ -157,3 +157,53 @@ def test_cli_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     prof.write_text(json.dumps(PROFILE7))
     rc = main(["personalize", "--task", "LaMP_7", "--profile", str(prof), *_fake(["x"])])
     assert rc == 2 and "--input is required" in capsys.readouterr().err
+
+
+# --- personalize() retrieves as a run does ---------------------------------------------------
+
+def _dated_lamp3(tmp: Path) -> Path:
+    """The demo LaMP_3 subset's first queries, each profile item given a date (for recency)."""
+    from r2p.data import demo_dir
+
+    src = demo_dir() / "LaMP_3"
+    questions = json.loads((src / "dev_questions.json").read_text("utf-8"))[:4]
+    for q in questions:
+        for j, item in enumerate(q["profile"]):
+            item["date"] = f"201{(j * 7) % 10}-0{j % 9 + 1}-15"
+    outputs = json.loads((src / "dev_outputs.json").read_text("utf-8"))
+    ids = {q["id"] for q in questions}
+    outputs["golds"] = [g for g in outputs["golds"] if g["id"] in ids]
+    dst = tmp / "data" / "LaMP_3"
+    dst.mkdir(parents=True)
+    (dst / "dev_questions.json").write_text(json.dumps(questions), "utf-8")
+    (dst / "dev_outputs.json").write_text(json.dumps(outputs), "utf-8")
+    return tmp / "data"
+
+
+@pytest.mark.parametrize("name", ["bm25", "recency", "random", "dense", "none", "ranking"])
+def test_personalize_retrieves_what_a_run_retrieves(tmp_path: Path, name: str) -> None:
+    from r2p.data import load_split
+    from r2p.retrieval import get_retriever, write_ranks
+    from r2p.runner.config import build_config
+    from r2p.runner.experiment import run_experiment
+
+    data = _dated_lamp3(tmp_path)
+    samples = load_split("LaMP_3", data, "dev").samples
+    options: dict[str, object] = {}
+    if name == "ranking":  # a stored order unlike any score: reversed profile order
+        ranks = {s.id: [str(i["id"]) for i in reversed(s.profile)] for s in samples}
+        options = {"path": str(write_ranks(tmp_path / "ranks.json", ranks))}
+    cfg = build_config({"task": "LaMP_3", "data": data, "method": "rag", "k": 3,
+                        "retriever": name, "retriever_options": options, "backend": "fake",
+                        "backend_options": {"replies": {"": "5"}}, "out": tmp_path / "run"})
+    assert run_experiment(cfg, progress=False).ok
+    records = [json.loads(line) for line in
+               (tmp_path / "run" / "records.jsonl").read_text("utf-8").splitlines()]
+    run = {r["id"]: [x["id"] for x in r["retrieved"]] for r in records}
+    assert len(run) == len(samples) and (name == "none" or all(run.values()))
+    retriever: object = get_retriever(name, **options) if options else name
+    for s in samples:
+        pred = personalize(s.input, s.profile, task="LaMP_3", method="rag", k=3,
+                           retriever=retriever, sample_id=s.id,  # type: ignore[arg-type]
+                           backend=FakeBackend({"": "5"}))
+        assert pred.retrieved_ids == run[s.id], s.id

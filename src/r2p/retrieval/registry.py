@@ -1,29 +1,37 @@
 """The retriever registry: ``get_retriever(name, **options)``.
 
-Retriever modules are imported only when their retriever is asked for, so ``import r2p.retrieval``
-stays light (no bm25s, no torch).
+A :class:`~r2p.registry.Registry` (:data:`REGISTRY`). Retriever modules are imported only when
+their retriever is asked for, so ``import r2p.retrieval`` stays light (no bm25s, no torch).
+Names are matched ignoring case and surrounding spaces.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from typing import Any
+from typing import Any, cast
 
-from r2p.errors import ConfigError, UnknownNameError
+from r2p.registry import Entry, Registry
 from r2p.retrieval.base import Retriever
 
-# name -> (module, class). Order is the order shown to users.
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "bm25": ("r2p.retrieval.bm25", "BM25Retriever"),
-    "recency": ("r2p.retrieval.simple", "RecencyRetriever"),
-    "random": ("r2p.retrieval.simple", "RandomRetriever"),
-    "dense": ("r2p.retrieval.dense", "DenseRetriever"),
-    "none": ("r2p.retrieval.simple", "NoRetriever"),
-    "ranking": ("r2p.retrieval.ranking", "RankingRetriever"),
-}
 
-RETRIEVERS: tuple[str, ...] = tuple(_REGISTRY)
+def _key(name: str) -> str:
+    return name.strip().lower()
+
+
+# Order is the order shown to users.
+REGISTRY: Registry[Retriever] = Registry("retriever", [
+    Entry("bm25", "r2p.retrieval.bm25:BM25Retriever", summary="BM25 over the profile's texts"),
+    Entry("recency", "r2p.retrieval.simple:RecencyRetriever", summary="latest items first"),
+    Entry("random", "r2p.retrieval.simple:RandomRetriever", summary="a seeded random draw"),
+    # dense checks its extra when its model loads (on the first retrieve), not here
+    Entry("dense", "r2p.retrieval.dense:DenseRetriever",
+          summary="cosine similarity of sentence embeddings (r2p[dense])"),
+    Entry("none", "r2p.retrieval.simple:NoRetriever", summary="nothing (non-personalized)"),
+    Entry("ranking", "r2p.retrieval.ranking:RankingRetriever",
+          summary="the order stored in a ranking file (r2p rank)"),
+], key=_key, flag="-r")
+"""The retriever registry."""
+
+RETRIEVERS: tuple[str, ...] = REGISTRY.names()
 """The valid retriever names."""
 
 
@@ -33,11 +41,7 @@ def retriever_class(name: str) -> type[Any]:
     Raises:
         UnknownNameError: ``name`` is not a retriever (the message lists the valid ones).
     """
-    entry = _REGISTRY.get(name.strip().lower()) if isinstance(name, str) else None
-    if entry is None:
-        raise UnknownNameError("retriever", str(name), RETRIEVERS)
-    module, cls = entry
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return cast("type[Any]", REGISTRY.entry(name).factory())
 
 
 def get_retriever(name: str, **options: Any) -> Retriever:
@@ -57,16 +61,7 @@ def get_retriever(name: str, **options: Any) -> Retriever:
         >>> get_retriever("bm25", tokenization="lamp").name
         'bm25'
     """
-    cls = retriever_class(name)
-    valid = list(inspect.signature(cls).parameters)
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        allowed = ", ".join(valid) if valid else "none"
-        raise ConfigError(
-            f"retriever {cls.name!r} has no option {', '.join(map(repr, unknown))}; "
-            f"options: {allowed}"
-        )
-    return cls(**options)  # type: ignore[no-any-return]
+    return REGISTRY.get(name, **options)
 
 
-__all__ = ["RETRIEVERS", "get_retriever", "retriever_class"]
+__all__ = ["REGISTRY", "RETRIEVERS", "get_retriever", "retriever_class"]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from r2p.errors import ConfigError, RetrievalError
-from r2p.retrieval.base import check_k, top_k
+from r2p.retrieval.base import BaseRetriever
 from r2p.tasks import Task
 from r2p.types import ProfileItem, Retrieved
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 _YEAR = re.compile(r"^\d{4}$")
 _FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%Y-%m")
@@ -49,7 +53,7 @@ def parse_date(value: object) -> float:
     return dt.timestamp()
 
 
-class RecencyRetriever:
+class RecencyRetriever(BaseRetriever):
     """The user's latest items first (by each item's ``date``), ties in profile order.
 
     The score is the item's date as seconds since 1970 (UTC).
@@ -60,18 +64,15 @@ class RecencyRetriever:
 
     name = "recency"
 
-    def retrieve(
+    def scores(
         self,
         query: str,
         profile: list[ProfileItem],
-        k: int,
         task: Task,
         *,
         query_id: str | None = None,
-    ) -> list[Retrieved]:
-        """The ``k`` most recent profile items, newest first."""
-        if check_k(k) == 0 or not profile:
-            return []
+    ) -> list[float]:
+        """Each profile item's date, as seconds since 1970 (UTC)."""
         where = f" (query {query_id})" if query_id is not None else ""
         stamps: list[float] = []
         for pos, item in enumerate(profile):
@@ -87,15 +88,17 @@ class RecencyRetriever:
                 raise RetrievalError(
                     f"recency retriever: {ident} has an unreadable 'date' {item['date']!r}"
                 ) from None
-        return top_k(stamps, profile, k)
+        return stamps
 
 
-class RandomRetriever:
+class RandomRetriever(BaseRetriever):
     """``k`` items drawn uniformly without replacement, reproducibly.
 
     The draw is seeded by ``seed``, the query id (or, without one, the query text) and the
     profile's item ids: the same sample gets the same items in every run with the same seed, and
-    different samples get independent draws. The score is the item's random key in ``[0, 1)``.
+    different samples get independent draws. The score is the item's random key in ``[0, 1)``
+    (the top ``k`` keys are the draw), so unlike the other scoring retrievers its scores depend
+    on ``query_id``: :func:`~r2p.retrieval.base.retrieve_sample` passes the sample id.
 
     Args:
         seed: the base seed (an integer).
@@ -108,18 +111,15 @@ class RandomRetriever:
             raise ConfigError(f"random retriever seed must be an integer, got {seed!r}")
         self.seed = seed
 
-    def retrieve(
+    def scores(
         self,
         query: str,
         profile: list[ProfileItem],
-        k: int,
         task: Task,
         *,
         query_id: str | None = None,
-    ) -> list[Retrieved]:
-        """``k`` distinct profile items in a seeded random order."""
-        if check_k(k) == 0 or not profile:
-            return []
+    ) -> NDArray[Any]:
+        """One seeded random key in ``[0, 1)`` per profile item."""
         import numpy as np
 
         h = hashlib.sha256()
@@ -128,16 +128,17 @@ class RandomRetriever:
         for item in profile:
             h.update(b"\x00" + str(item.get("id")).encode())
         rng = np.random.default_rng(int.from_bytes(h.digest()[:16], "little"))
-        keys = rng.random(len(profile))
-        return top_k(keys, profile, k)
+        keys: NDArray[Any] = rng.random(len(profile))
+        return keys
 
 
-class NoRetriever:
-    """The non-personalized baseline: retrieves nothing (k is treated as 0)."""
+class NoRetriever(BaseRetriever):
+    """The non-personalized baseline: retrieves nothing (``k`` is still checked, then treated
+    as 0); it ranks nothing, so it has no scores."""
 
     name = "none"
 
-    def retrieve(
+    def rank(
         self,
         query: str,
         profile: list[ProfileItem],
@@ -147,7 +148,6 @@ class NoRetriever:
         query_id: str | None = None,
     ) -> list[Retrieved]:
         """Always ``[]``."""
-        check_k(k)
         return []
 
 

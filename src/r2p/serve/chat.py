@@ -55,7 +55,7 @@ class Job:
 
 
 def _is_r2p(method: str) -> bool:
-    return SPECS[method].target.endswith(":R2PMethod")
+    return str(SPECS[method].target).endswith(":R2PMethod")
 
 
 def resolve(req: ChatRequest, cfg: ServeConfig) -> Job:
