@@ -108,16 +108,9 @@ class Prediction:
         latency_s: wall seconds summed over all calls.
         n_calls: number of backend calls.
         interventions: number of RPI interventions.
-        trace: ordered events, each a dict with a ``"type"``:
-            ``{"type": "segment", "stage": int|None, "text": str, "tokens": int,
-            "finish_reason": str}`` a piece of generated thought/answer;
-            ``{"type": "check", "name": str, "ok": bool, "detail": str, "stage": int|None}``;
-            ``{"type": "intervention", "reason": str, "position": int (char offset in the
-            thought where it was cut), "text": str (the injected correction)}``;
-            ``{"type": "candidate", "index": int, "answer": str, "format_ok": bool,
-            "support": float, "reasoning": str}``;
-            ``{"type": "decision", "how": "vote"|"llm"|"similarity"|"single", "chosen": int,
-            "answer": str, "detail": str}``.
+        trace: ordered events, each the dict form of a typed event of :mod:`r2p.trace`
+            (``segment``, ``check``, ``intervention``, ``candidate``, ``decision``; the
+            ``"type"`` key says which, the event classes list the fields).
         method: the method's name.
         error: set when the sample failed (backend error after retries); never scored.
     """

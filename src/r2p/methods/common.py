@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r2p.backends.base import Backend
+from r2p.trace import TraceEvent, trace_event
 from r2p.types import Completion, Message, Prediction, Usage
 
 
@@ -82,9 +83,13 @@ class CallLog:
         self.n_calls += 1
         return completion
 
-    def event(self, type_: str, **fields: Any) -> None:
-        """Append a trace event ``{"type": type_, **fields}``."""
-        self.trace.append({"type": type_, **fields})
+    def event(self, type_: str, **fields: Any) -> TraceEvent:
+        """Record a trace event: build the typed event (:func:`r2p.trace.trace_event`: an
+        unknown type or field, or a wrong type, raises ``pydantic.ValidationError``) and append
+        its dict ``{"type": type_, **fields}`` (fields in the order given) to the trace."""
+        ev = trace_event(type_, **fields)
+        self.trace.append(ev.to_dict(order=fields))
+        return ev
 
     def prediction(self, sample_id: str, **fields: Any) -> Prediction:
         """Build the :class:`Prediction` with everything recorded so far."""

@@ -82,7 +82,7 @@ class Check:
     cut: int | None = None
 
     def event(self) -> dict[str, object]:
-        """The trace event for this check (schema in :class:`r2p.types.Prediction`)."""
+        """The trace event for this check (schema: :class:`r2p.trace.Check`)."""
         return {"type": "check", "name": self.name, "ok": self.ok, "detail": self.detail,
                 "stage": self.stage}
 
