@@ -69,6 +69,14 @@ def test_run_dir_files_follow_the_contract(shared_data: Path, tmp_path: Path) ->
     assert config["k"] == 2 and config["task"] == "LaMP_7" and config["limit"] == 6
     assert "pydantic" in config["versions"] and config["model_identity"]["backend"] == "fake"
     assert (tmp_path / "runs" / ".r2p-store.sqlite").is_file()  # default: beside the run dir
+    # written from RunConfig: every field but out (the run directory itself), store resolved
+    assert list(config) == [*(f for f in RunConfig.model_fields if f != "out"), "versions",
+                            "model_identity"]
+    assert config["store"] == str(tmp_path / "runs" / ".r2p-store.sqlite")
+    assert RunConfig.model_validate({**{k: config[k] for k in RunConfig.model_fields
+                                        if k in config}, "out": out}) == \
+        _cfg(shared_data, out).model_copy(update={"store": tmp_path / "runs" /
+                                                  ".r2p-store.sqlite"})
 
 
 def test_rerun_skips_finished_samples(shared_data: Path, tmp_path: Path) -> None:

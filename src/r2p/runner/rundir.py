@@ -42,16 +42,17 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: :class:`RunConfig` fields left out of ``config.json``: ``out`` is the directory the file is in.
+NOT_IN_CONFIG_JSON = frozenset({"out"})
+
+
 def config_fields(cfg: RunConfig) -> dict[str, Any]:
-    """The configuration part of ``config.json`` (JSON-ready; not yet redacted)."""
-    return {
-        "task": cfg.task, "split": cfg.split, "data": str(cfg.data), "method": cfg.method,
-        "method_options": cfg.method_options, "retriever": cfg.retriever,
-        "retriever_options": cfg.retriever_options, "k": cfg.k, "backend": cfg.backend,
-        "model": cfg.model, "backend_options": cfg.backend_options, "seed": cfg.seed,
-        "limit": cfg.limit, "time_based": cfg.time_based, "concurrency": cfg.concurrency,
-        "store": str(cfg.store_path()),
-    }
+    """The configuration part of ``config.json``: every :class:`RunConfig` field (in its
+    order) but those of :data:`NOT_IN_CONFIG_JSON`, with ``store`` resolved
+    (:meth:`RunConfig.store_path`). JSON-ready, not yet redacted."""
+    fields = cfg.model_dump(mode="json", exclude=set(NOT_IN_CONFIG_JSON))
+    fields["store"] = str(cfg.store_path())
+    return fields
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -97,4 +98,5 @@ def check_out_dir(cfg: RunConfig, *, overwrite: bool = False) -> None:
         (out / name).unlink()
 
 
-__all__ = ["IDENTITY_FIELDS", "RUN_FILES", "check_out_dir", "config_fields", "identity"]
+__all__ = ["IDENTITY_FIELDS", "NOT_IN_CONFIG_JSON", "RUN_FILES", "check_out_dir", "config_fields",
+           "identity"]
