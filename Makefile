@@ -18,7 +18,7 @@ DOCS_STAMP := $(VENV)/.r2p-docs
 # Flags of `make serve`, e.g. SERVE_ARGS="--backend openai --model M --base-url URL".
 SERVE_ARGS ?=
 
-.PHONY: demo study test install lint typecheck bench clean serve docs
+.PHONY: demo study test install lint typecheck bench clean serve docs schema
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,6 +49,11 @@ install: $(RUN_STAMP)
 # --strict: a broken link or reference fails the build.
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
+
+# The published JSON schema of one records.jsonl line, regenerated from its model
+# (r2p.records.RunRecord); tests/test_records.py fails while the committed file differs.
+schema: $(RUN_STAMP)
+	$(BIN)/python -m r2p.records --schema > docs/schema/records.schema.json
 
 # r2p serve on the embedded default model, profiles in ./r2p-profiles.sqlite, on 127.0.0.1:8000.
 serve: $(SERVE_STAMP)

@@ -53,10 +53,17 @@ Part = Literal["thought", "answer", "srm_samples", "srm_unthought", "srm_referen
                "srm_reordered"]
 
 
+def _type_required(schema: dict[str, Any]) -> None:
+    """In the JSON schema ``type`` is required: it is always written (:meth:`_Event.to_dict`)
+    and tells the kinds apart (its default only spares naming it when building a class)."""
+    schema["required"] = ["type", *schema.get("required", [])]
+
+
 class _Event(BaseModel):
     """Fields and serialization shared by every event."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
+                              json_schema_extra=_type_required)
 
     type: str
 

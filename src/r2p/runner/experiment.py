@@ -6,7 +6,8 @@ store, computes the missing ones with ``concurrency`` samples in flight, commits
 lands, and writes the run directory:
 
 - ``config.json``: the resolved configuration, package versions and the model's identity;
-- ``records.jsonl``: one line per scored sample (the prediction, its gold, scores, retrieved items);
+- ``records.jsonl``: one line per scored sample (the prediction, its gold, scores, retrieved
+  items), a :class:`r2p.records.RunRecord` each;
 - ``predictions.json``: the official LaMP format, for the samples that succeeded;
 - ``metrics.json``: official metric keys over the successful samples, plus ``format_ok``,
   ``gen_tokens_per_query``, ``interventions_per_query``, ``seconds_per_query``, ``n`` (scored),
@@ -39,6 +40,7 @@ from typing import Any
 
 from r2p.atomic import write_text_atomic
 from r2p.errors import BackendError, ConfigError, ServerTimeoutError, ServerUnreachableError
+from r2p.records import RunRecord
 from r2p.redact import redact_options, redact_text
 from r2p.runner.config import NON_OUTPUT_BACKEND_OPTIONS, RunConfig
 from r2p.runner.resources import Resources
@@ -256,6 +258,7 @@ def write_run_dir(
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
+    lines: list[str] = []
     for s in samples:
         rec = done.get(s.id)
         if rec is None:
@@ -265,15 +268,14 @@ def write_run_dir(
         rec["gold"] = s.output
         rec["scores"] = _scores(task, s.output, rec.get("answer", ""))
         records.append(rec)
+        lines.append(RunRecord.model_validate(rec).to_json() + "\n")
     n_failed = len(samples) - len(records)
     metrics = compute_metrics(task, records, n_failed)
     metrics["n_total"] = len(samples)
     files = {name: out / name for name in RUN_FILES}
     config = run_config_json(cfg, task, identity)
     write_text_atomic(files["config.json"], json.dumps(config, indent=2, default=str) + "\n")
-    write_text_atomic(files["records.jsonl"],
-                      "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
-                              for r in records))
+    write_text_atomic(files["records.jsonl"], "".join(lines))
     # the official format, as r2p.data.write_predictions writes it
     preds = {"task": task.official_name,
              "golds": [{"id": str(r["id"]), "output": str(r.get("answer", ""))}
