@@ -28,10 +28,12 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from r2p.records import RunRecord
 from r2p.report.compare import compare_runs, format_delta, group_key
 from r2p.report.plots import short_model
 from r2p.report.runs import Run, load_runs
 from r2p.report.tables import LOWER_IS_BETTER, Table, method_rank, official_metrics
+from r2p.trace import Check, Decision
 
 R2P_FAMILY = ("hrt", "r2p")
 """Name prefixes of the R2P variants (hrt, hrt_rpi, r2p, r2p_*): the repair columns apply."""
@@ -45,29 +47,23 @@ def task_label(run: Run) -> str:
     return run.task if split == "dev" else f"{run.task} ({split})"
 
 
-def repair_of(record: dict[str, Any]) -> tuple[bool, bool]:
+def repair_of(record: RunRecord) -> tuple[bool, bool]:
     """(the final answer is a repair, that repair is the profile prior / first label)."""
-    trace = record.get("trace") or []
-    decision: dict[str, Any] = next((e for e in trace if e.get("type") == "decision"), {})
-    if decision.get("how") == "llm":
+    decision = next((e for e in record.trace if isinstance(e, Decision)), None)
+    if decision is not None and decision.how == "llm":
         return False, False  # the selection call wrote the final answer itself
-    chosen = decision.get("chosen", 0)
-    for e in trace:
-        if e.get("type") == "check" and e.get("name") == "answer_repair" \
-                and e.get("candidate", chosen) == chosen:
-            detail = str(e.get("detail", ""))
-            return True, ("most frequent label" in detail or "first label" in detail)
+    chosen = decision.chosen if decision is not None else 0
+    for e in record.trace:
+        if isinstance(e, Check) and e.name == "answer_repair" \
+                and (e.candidate if e.candidate is not None else chosen) == chosen:
+            return True, ("most frequent label" in e.detail or "first label" in e.detail)
     return False, False
-
-
-def _wall(record: dict[str, Any]) -> float:
-    return float(record.get("wall_s", record.get("latency_s", 0.0)) or 0.0)
 
 
 def calls_per_query(run: Run) -> float | None:
     """Mean model calls per scored query (``n_calls`` of the records); None without records."""
     recs = run.scored_records
-    return fmean(float(r.get("n_calls", 0)) for r in recs) if recs else None
+    return fmean(float(r.n_calls) for r in recs) if recs else None
 
 
 def results_tables(runs: Sequence[Run]) -> list[Table]:
@@ -112,8 +108,8 @@ def comparison_table(runs: Sequence[Run], method: str = METHOD,
                              f"no {name} run on the same queries", None, None, None])
                 continue
             key, (_, _, d) = next(iter(c.metrics.items()))
-            mine = {r["id"]: _wall(r) for r in run.scored_records}
-            theirs = {r["id"]: _wall(r) for r in base.scored_records}
+            mine = {r.id: r.wall_s for r in run.scored_records}
+            theirs = {r.id: r.wall_s for r in base.scored_records}
             shared = [i for i in mine if i in theirs]
             denom = sum(theirs[i] for i in shared)
             ratio = sum(mine[i] for i in shared) / denom if denom > 0 else None

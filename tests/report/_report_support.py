@@ -1,7 +1,8 @@
 """Helpers for the report tests: run directories built by hand in the runner's RUN_DIR contract.
 
 Records are real :class:`r2p.types.Prediction` objects (``to_dict()``) plus the contract fields
-``task``, ``gold``, ``scores`` and ``retrieved``.
+``task``, ``gold``, ``scores``, ``retrieved``, ``truncated`` and ``wall_s``: each a valid
+:class:`r2p.records.RunRecord`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def record(
     scores: dict[str, float] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """One records.jsonl line: ``Prediction(...).to_dict()`` + task, gold, scores, retrieved."""
+    """One records.jsonl line: ``Prediction(...).to_dict()`` + task, gold, scores, retrieved,
+    truncated, wall_s."""
     retrieved = retrieved or []
     pred = Prediction(
         id=sid, answer=answer, raw_output=answer if format_ok else f"Here is it: {answer}",
@@ -54,7 +56,7 @@ def record(
     )
     d = pred.to_dict()
     d.update(task=task, gold=gold, scores=scores if scores is not None else {"rouge-1": 0.5},
-             retrieved=retrieved)
+             retrieved=retrieved, truncated=False, wall_s=0.6)
     return d
 
 
@@ -102,11 +104,12 @@ def r2p_trace() -> list[dict[str, Any]]:
         {"type": "check", "name": "loop", "ok": False, "detail": "repeated sentence found",
          "stage": 2},
         {"type": "intervention", "reason": "loop in stage 2", "position": 41,
-         "text": "INJECTED: Let me look at the profile item [P1] instead."},
+         "text": "INJECTED: Let me look at the profile item [P1] instead.", "then": "continue"},
         {"type": "candidate", "index": 0, "answer": "coffee first", "format_ok": True,
-         "support": 0.8, "reasoning": "CANDIDATE-ZERO-REASONING"},
+         "support": 0.8, "reasoning": "CANDIDATE-ZERO-REASONING", "interventions": 1,
+         "closed_by": "model"},
         {"type": "candidate", "index": 1, "answer": "tea later", "format_ok": False,
-         "support": 0.1, "reasoning": "other"},
+         "support": 0.1, "reasoning": "other", "interventions": 0, "closed_by": "model"},
         {"type": "decision", "how": "llm", "chosen": 0, "answer": "coffee first",
          "detail": "best supported by [P1]"},
     ]

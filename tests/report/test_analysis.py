@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from _report_support import HRT_THOUGHT, LOOPY_THOUGHT, RETRIEVED, record
 
+from r2p.records import RunRecord
 from r2p.report.analysis import analysis_tables, analyze, analyze_records, load_monitor
 from r2p.report.runs import load_runs
 
@@ -54,7 +55,7 @@ def test_divergent_thinking_measures() -> None:
     recs = [record("a", reasoning=HRT_THOUGHT, completion_tokens=100),
             record("b", reasoning=LOOPY_THOUGHT, completion_tokens=300),
             record("c", reasoning="", completion_tokens=2)]
-    a = analyze_records("LaMP_7", "r2p", "m", recs, mon)
+    a = analyze_records("LaMP_7", "r2p", "m", [RunRecord.model_validate(r) for r in recs], mon)
     assert a.with_thought == pytest.approx(2 / 3)
     words = (len(HRT_THOUGHT.split()) + len(LOOPY_THOUGHT.split())) / 2
     assert a.thought_words == pytest.approx(words)
@@ -72,7 +73,7 @@ def test_grounding_and_citations() -> None:
             record("b", reasoning="nothing relevant here at all", retrieved=RETRIEVED,
                    answer="zzz"),
             record("c", reasoning="no retrieval, not counted [P1]")]
-    a = analyze_records("LaMP_7", "r2p", "m", recs, mon)
+    a = analyze_records("LaMP_7", "r2p", "m", [RunRecord.model_validate(r) for r in recs], mon)
     assert a.cited_share == pytest.approx((2 / 2 + 0) / 2)
     assert a.reasoning_grounding == pytest.approx((1.0 + 0.0) / 2)
     # answer "coffee mornings are the best": 3 of the 3 content words of item 1 ("coffee",

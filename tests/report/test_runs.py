@@ -19,7 +19,7 @@ def test_sweep_and_run_dirs_load_in_order(sweep: Path) -> None:
     assert (rag2.task, rag2.method, rag2.k, rag2.retriever) == ("LaMP_7", "rag", 2, "bm25")
     assert rag2.model == "llamacpp:smollm2"
     assert rag2.metric("rouge-1") == pytest.approx(0.35)
-    assert [r["id"] for r in rag2.records] == ["a", "b"]
+    assert [r.id for r in rag2.records] == ["a", "b"]
 
 
 def test_unfinished_sweep_run_is_skipped_and_reported(sweep: Path) -> None:
@@ -70,3 +70,22 @@ def test_bad_config_and_records_name_field_and_line(tmp_path: Path) -> None:
         f.write("{not json\n")
     with pytest.raises(DataError, match=r"records.jsonl: line 2: malformed JSON"):
         load_runs([run])
+
+
+def test_records_are_read_through_the_model_and_drift_names_line_and_field(
+        tmp_path: Path) -> None:
+    bad_event = {"type": "check", "name": "loop", "ok": True, "stage": None}  # no detail
+    run = write_run(tmp_path, "r", metrics=lamp7_metrics(0.3),
+                    records=[record("a"), record("b", trace=[bad_event])])
+    with pytest.raises(DataError, match=r"records.jsonl: line 2: field 'trace.0.check.detail'"
+                                        r": Field required"):
+        load_runs([run])
+    rec = record("b")
+    rec["latency"] = rec.pop("latency_s")
+    (run / "records.jsonl").write_text(json.dumps(record("a")) + "\n" + json.dumps(rec) + "\n")
+    with pytest.raises(DataError, match=r"line 2: field 'latency_s': Field required \(and 1 "
+                                        r"more\)"):
+        load_runs([run])
+    (run / "records.jsonl").write_text(json.dumps(record("a")) + "\n")
+    (r,) = load_runs([run])[0].records
+    assert (r.id, r.usage.completion_tokens, r.retrieved) == ("a", 20, [])

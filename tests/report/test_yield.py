@@ -15,7 +15,8 @@ from r2p.report.yield_ import ANY, NO_BASELINE, intervention_yield, yield_tables
 
 
 def _iv(*reasons: str) -> list[dict[str, Any]]:
-    return [{"type": "intervention", "reason": r, "position": 10, "text": "Wait."}
+    return [{"type": "intervention", "reason": r, "position": 10, "text": "Wait.",
+             "then": "continue"}
             for r in reasons]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
+from r2p.records import RunRecord
 from r2p.report.runs import Run
 from r2p.report.tables import LOWER_IS_BETTER, Table, method_rank, official_metrics, varies
 
@@ -110,9 +111,9 @@ def _mean(values: Sequence[float]) -> float | None:
     return fmean(values) if values else None
 
 
-def retrieved_texts(record: dict[str, Any]) -> list[str]:
+def retrieved_texts(record: RunRecord) -> list[str]:
     """The texts of the retrieved items recorded with a sample (rank order)."""
-    return [str(r.get("text", "")) for r in record.get("retrieved") or [] if isinstance(r, dict)]
+    return [r.text for r in record.retrieved]
 
 
 def cited_share(text: str, n_retrieved: int, monitor: Monitor) -> float:
@@ -128,32 +129,31 @@ def cited_share(text: str, n_retrieved: int, monitor: Monitor) -> float:
     return len(monitor.cited_items(text, n_retrieved)) / n_retrieved
 
 
-def analyze_records(task: str, method: str, model: str, records: Sequence[dict[str, Any]],
+def analyze_records(task: str, method: str, model: str, records: Sequence[RunRecord],
                     monitor: Monitor | None, *, failed_elsewhere: int = 0) -> MethodAnalysis:
     """The limitation measures over one group's records (failures counted, never scored).
 
     ``failed_elsewhere`` adds failures known only from ``metrics.json`` (the runner leaves
     failed samples out of ``records.jsonl``).
     """
-    ok = [r for r in records if not r.get("error")]
+    ok = [r for r in records if not r.error]
     out = MethodAnalysis(task, method, model, n=len(ok),
                          n_failed=len(records) - len(ok) + failed_elsewhere)
     if not ok:
         return out
-    thoughts = [str(r.get("reasoning") or "") for r in ok]
+    thoughts = [r.reasoning for r in ok]
     with_thought = [t for t in thoughts if t.strip()]
     out.with_thought = len(with_thought) / len(ok)
     out.thought_words = _mean([len(t.split()) for t in with_thought])
-    out.gen_tokens = _mean([float((r.get("usage") or {}).get("completion_tokens", 0))
-                            for r in ok])
-    out.format_off = 1.0 - fmean(1.0 if r.get("format_ok", True) else 0.0 for r in ok)
+    out.gen_tokens = _mean([float(r.usage.completion_tokens) for r in ok])
+    out.format_off = 1.0 - fmean(1.0 if r.format_ok else 0.0 for r in ok)
     if monitor is None:
         return out
-    grounded = [r for r in ok if retrieved_texts(r)]
+    grounded = [r for r in ok if r.retrieved]
     if grounded:
         out.cited_share = fmean(
-            cited_share(str(r.get("reasoning") or "") + "\n" + str(r.get("raw_output") or ""),
-                        len(retrieved_texts(r)), monitor) for r in grounded)
+            cited_share(r.reasoning + "\n" + r.raw_output, len(r.retrieved), monitor)
+            for r in grounded)
     if with_thought:
         out.stage_coverage = fmean(len(set(monitor.stage_coverage(t))) / monitor.n_stages
                                    for t in with_thought)
@@ -161,14 +161,13 @@ def analyze_records(task: str, method: str, model: str, records: Sequence[dict[s
         out.loop_share = fmean(1.0 if n else 0.0 for n in loops)
         out.loops_per_thought = fmean(loops)
     if grounded:
-        with_r = [r for r in grounded if str(r.get("reasoning") or "").strip()]
+        with_r = [r for r in grounded if r.reasoning.strip()]
         if with_r:
             out.reasoning_grounding = fmean(
-                float(monitor.profile_grounding(str(r["reasoning"]), retrieved_texts(r)))
+                float(monitor.profile_grounding(r.reasoning, retrieved_texts(r)))
                 for r in with_r)
         out.answer_grounding = fmean(
-            float(monitor.profile_grounding(str(r.get("answer") or ""), retrieved_texts(r)))
-            for r in grounded)
+            float(monitor.profile_grounding(r.answer, retrieved_texts(r))) for r in grounded)
     return out
 
 
@@ -212,12 +211,12 @@ def analyze(runs: Sequence[Run], monitor: Monitor | None | bool = True) -> Analy
     if mon is None:
         result.notes.append("stage coverage, loops, citations and profile grounding need "
                             "r2p.methods.r2p.monitor, which is not available: left empty")
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
     failed: dict[tuple[str, str, str], int] = {}
     for r in runs:
         key = (r.task, r.method, r.model)
         groups.setdefault(key, []).extend(r.records)
-        in_records = sum(1 for rec in r.records if rec.get("error"))
+        in_records = sum(1 for rec in r.records if rec.error)
         failed[key] = failed.get(key, 0) + max(0, int(r.metric("n_failed") or 0) - in_records)
     no_records = sorted({f"{r.task}/{r.method}/k={r.k}" for r in runs if not r.records})
     if no_records:

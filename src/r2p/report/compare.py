@@ -190,14 +190,14 @@ def compare_runs(run: Run, base: Run, *, n_resamples: int = N_RESAMPLES,
                  confidence: float = CONFIDENCE, seed: int = 0) -> Comparison | None:
     """``run`` against ``base`` on the sample ids both scored (None when they share none)."""
     task = get_task(run.task)
-    mine = {r["id"]: r for r in run.scored_records}
-    theirs = {r["id"]: r for r in base.scored_records}
+    mine = {r.id: r for r in run.scored_records}
+    theirs = {r.id: r for r in base.scored_records}
     ids = [i for i in mine if i in theirs]
     if not ids:
         return None
-    golds = [str(theirs[i].get("gold", "")) for i in ids]
-    a = _per_sample_arrays(task, golds, [str(mine[i].get("answer", "")) for i in ids])
-    b = _per_sample_arrays(task, golds, [str(theirs[i].get("answer", "")) for i in ids])
+    golds = [str(theirs[i].gold) for i in ids]
+    a = _per_sample_arrays(task, golds, [mine[i].answer for i in ids])
+    b = _per_sample_arrays(task, golds, [theirs[i].answer for i in ids])
     metrics: dict[str, tuple[float, float, Delta]] = {}
     for key in official_metrics(run.task, [run, base]):
         if key not in a:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from r2p.records import RunRecord
 from r2p.report.analysis import Monitor, retrieved_texts
 from r2p.report.runs import Run
 from r2p.report.tables import Table, fmt, runs_table
 from r2p.report.yield_ import NO_INTERVENING
+from r2p.trace import Candidate, Check, Intervention, Segment, TraceEvent
 
 SUMMARY_CHARS = 120
 
@@ -73,9 +74,9 @@ def _short(text: Any) -> str:
     return t if len(t) <= SUMMARY_CHARS else t[: SUMMARY_CHARS - 1] + "…"
 
 
-def _monitor_line(record: dict[str, Any], monitor: Monitor | None) -> str:
+def _monitor_line(record: RunRecord, monitor: Monitor | None) -> str:
     """The monitor's verdicts on this sample's thought (stages, loops, grounding)."""
-    thought = str(record.get("reasoning") or "")
+    thought = record.reasoning
     if monitor is None or not thought.strip():
         return ""
     stages = monitor.stage_coverage(thought)
@@ -88,42 +89,36 @@ def _monitor_line(record: dict[str, Any], monitor: Monitor | None) -> str:
             f"{_e(stages or 'none')} · loops: {_e(loop_txt)}{ground}</p>")
 
 
-def render_event(ev: dict[str, Any]) -> str:
+def render_event(ev: TraceEvent) -> str:
     """One trace event (segment, check, intervention, candidate, decision) as HTML."""
-    kind = str(ev.get("type", "?"))
-    if kind == "segment":
-        stage = ev.get("stage")
-        label = f"stage {stage}" if stage is not None else "segment"
-        extra = f" · {_e(ev.get('tokens'))} tok" if ev.get("tokens") is not None else ""
-        extra += f" · {_e(ev.get('finish_reason'))}" if ev.get("finish_reason") else ""
+    if isinstance(ev, Segment):
+        label = f"stage {ev.stage}" if ev.stage is not None else "segment"
+        extra = f" · {_e(ev.tokens)} tok"
+        extra += f" · {_e(ev.finish_reason)}" if ev.finish_reason else ""
         return (f'<div class="ev segment"><span class="tag">{_e(label)}</span>'
-                f'<span class="muted">{extra}</span>{_pre(ev.get("text", ""))}</div>')
-    if kind == "check":
-        cls = "pass" if ev.get("ok") else "fail"
-        stage = f" (stage {_e(ev['stage'])})" if ev.get("stage") is not None else ""
-        return (f'<div class="ev check {cls}">{_ok(ev.get("ok"))} check '
-                f'<b>{_e(ev.get("name", ""))}</b>{stage}: {_e(ev.get("detail", ""))}</div>')
-    if kind == "intervention":
+                f'<span class="muted">{extra}</span>{_pre(ev.text)}</div>')
+    if isinstance(ev, Check):
+        cls = "pass" if ev.ok else "fail"
+        stage = f" (stage {_e(ev.stage)})" if ev.stage is not None else ""
+        return (f'<div class="ev check {cls}">{_ok(ev.ok)} check '
+                f'<b>{_e(ev.name)}</b>{stage}: {_e(ev.detail)}</div>')
+    if isinstance(ev, Intervention):
         return (f'<div class="ev intervention"><b>intervention</b> at char '
-                f'{_e(ev.get("position", "?"))}: {_e(ev.get("reason", ""))}'
-                f'{_pre(ev.get("text", ""))}</div>')
-    if kind == "candidate":
-        body = (f"<details><summary>reasoning</summary>{_pre(ev.get('reasoning', ''))}</details>"
-                if ev.get("reasoning") else "")
-        return (f'<div class="ev candidate"><b>candidate {_e(ev.get("index", "?"))}</b>: '
-                f'<code>{_e(ev.get("answer", ""))}</code> format {_ok(ev.get("format_ok"))} '
-                f'support {_e(fmt(ev.get("support")))}{body}</div>')
-    if kind == "decision":
-        return (f'<div class="ev decision"><b>decision</b> ({_e(ev.get("how", ""))}): chose '
-                f'candidate {_e(ev.get("chosen", "?"))} → <code>{_e(ev.get("answer", ""))}</code>'
-                f' <span class="muted">{_e(ev.get("detail", ""))}</span></div>')
-    rest = {k: v for k, v in ev.items() if k != "type"}
-    return f'<div class="ev"><b>{_e(kind)}</b>{_pre(json.dumps(rest, ensure_ascii=False))}</div>'
+                f'{_e(ev.position)}: {_e(ev.reason)}{_pre(ev.text)}</div>')
+    if isinstance(ev, Candidate):
+        body = (f"<details><summary>reasoning</summary>{_pre(ev.reasoning)}</details>"
+                if ev.reasoning else "")
+        return (f'<div class="ev candidate"><b>candidate {_e(ev.index)}</b>: '
+                f'<code>{_e(ev.answer)}</code> format {_ok(ev.format_ok)} '
+                f'support {_e(fmt(ev.support))}{body}</div>')
+    return (f'<div class="ev decision"><b>decision</b> ({_e(ev.how)}): chose '
+            f'candidate {_e(ev.chosen)} → <code>{_e(ev.answer)}</code>'
+            f' <span class="muted">{_e(ev.detail)}</span></div>')
 
 
-def _first_prompt(record: dict[str, Any]) -> tuple[str, str | None]:
-    prompts = record.get("prompts") or []
-    if not prompts or not isinstance(prompts[0], dict):
+def _first_prompt(record: RunRecord) -> tuple[str, str | None]:
+    prompts = record.prompts
+    if not prompts:
         return "", None
     messages = prompts[0].get("messages") or []
     text = "\n\n".join(f"[{m.get('role', '?')}]\n{m.get('content', '')}"
@@ -131,49 +126,46 @@ def _first_prompt(record: dict[str, Any]) -> tuple[str, str | None]:
     return text, prompts[0].get("prefill")
 
 
-def render_sample(record: dict[str, Any], run: Run, monitor: Monitor | None = None) -> str:
+def render_sample(record: RunRecord, run: Run, monitor: Monitor | None = None) -> str:
     """One sample as a ``<details>`` block: the summary line, and on click its full trace
     (with the monitor's verdicts on the thought when ``monitor`` is given)."""
-    scores = record.get("scores") or {}
-    score_txt = " ".join(f"{k}={fmt(v)}" for k, v in scores.items())
-    gold = record.get("gold")
-    status = '<span class="bad">failed</span> ' if record.get("error") else ""
-    summary = (f'{status}<code>{_e(record.get("id"))}</code> · {_e(run.task)} · '
-               f'{_e(record.get("method") or run.method)} · k={run.k} · answer '
-               f'<code>{_e(_short(record.get("answer", "")))}</code> vs gold '
+    score_txt = " ".join(f"{k}={fmt(v)}" for k, v in record.scores.items())
+    gold = record.gold
+    status = '<span class="bad">failed</span> ' if record.error else ""
+    summary = (f'{status}<code>{_e(record.id)}</code> · {_e(run.task)} · '
+               f'{_e(record.method or run.method)} · k={run.k} · answer '
+               f'<code>{_e(_short(record.answer))}</code> vs gold '
                f'<code>{_e(_short(gold) if gold is not None else "—")}</code> · format '
-               f'{_ok(record.get("format_ok", True))} · interventions '
-               f'{_e(record.get("interventions", 0))}'
+               f'{_ok(record.format_ok)} · interventions {_e(record.interventions)}'
                + (f' · <span class="muted">{_e(score_txt)}</span>' if score_txt else ""))
     parts = [f'<details class="sample"><summary>{summary}</summary>']
-    if record.get("error"):
-        parts.append(f'<p class="bad">error: {_e(record["error"])}</p>')
-    usage = record.get("usage") or {}
+    if record.error:
+        parts.append(f'<p class="bad">error: {_e(record.error)}</p>')
+    usage = record.usage
     parts.append(
-        f'<p class="muted">calls {_e(record.get("n_calls", 0))} · prompt tokens '
-        f'{_e(usage.get("prompt_tokens", 0))} · generated tokens '
-        f'{_e(usage.get("completion_tokens", 0))} · {fmt(record.get("latency_s"))} s</p>')
-    parts.append(f"<p><b>answer</b> <code>{_e(record.get('answer', ''))}</code><br><b>gold</b> "
+        f'<p class="muted">calls {_e(record.n_calls)} · prompt tokens '
+        f'{_e(usage.prompt_tokens)} · generated tokens '
+        f'{_e(usage.completion_tokens)} · {fmt(record.latency_s)} s</p>')
+    parts.append(f"<p><b>answer</b> <code>{_e(record.answer)}</code><br><b>gold</b> "
                  f"<code>{_e(gold if gold is not None else '—')}</code></p>")
     parts.append(_monitor_line(record, monitor))
-    retrieved = record.get("retrieved") or []
-    if retrieved:
+    if record.retrieved:
         items = "".join(
-            f"<li><b>[P{i}]</b> <code>{_e(r.get('id', ''))}</code> "
-            f"<span class='muted'>score {_e(fmt(r.get('score')))}</span> {_e(r.get('text', ''))}"
-            "</li>" for i, r in enumerate(retrieved, 1) if isinstance(r, dict))
-        parts.append(f"<details><summary>retrieved ({len(retrieved)})</summary>"
+            f"<li><b>[P{i}]</b> <code>{_e(r.id)}</code> "
+            f"<span class='muted'>score {_e(fmt(r.score))}</span> {_e(r.text)}"
+            "</li>" for i, r in enumerate(record.retrieved, 1))
+        parts.append(f"<details><summary>retrieved ({len(record.retrieved)})</summary>"
                      f"<ol style='list-style:none;padding-left:0'>{items}</ol></details>")
     prompt, prefill = _first_prompt(record)
     if prompt:
         pre = f"<p>prefill:</p>{_pre(prefill)}" if prefill else ""
         parts.append(f"<details><summary>prompt</summary>{_pre(prompt)}{pre}</details>")
-    trace = [ev for ev in record.get("trace") or [] if isinstance(ev, dict)]
-    if trace:
-        parts.append("<div><b>trace</b>" + "".join(render_event(ev) for ev in trace) + "</div>")
-    elif record.get("reasoning"):
-        parts.append(f"<div><b>thought</b>{_pre(record['reasoning'])}</div>")
-    parts.append(f"<div><b>raw output</b>{_pre(record.get('raw_output', ''))}</div>")
+    if record.trace:
+        parts.append("<div><b>trace</b>" + "".join(render_event(ev) for ev in record.trace)
+                     + "</div>")
+    elif record.reasoning:
+        parts.append(f"<div><b>thought</b>{_pre(record.reasoning)}</div>")
+    parts.append(f"<div><b>raw output</b>{_pre(record.raw_output)}</div>")
     parts.append("</details>")
     return "".join(parts)
 
@@ -187,7 +179,7 @@ def render_samples(runs: Sequence[Run], max_per_run: int, monitor: Monitor | Non
         shown = run.records[:max_per_run]
         more = (f" (showing {len(shown)} of {len(run.records)})"
                 if len(shown) < len(run.records) else "")
-        fails = sum(1 for r in run.records if not r.get("format_ok", True))
+        fails = sum(1 for r in run.records if not r.format_ok)
         out.append(
             f'<details class="run"><summary>{_e(run.task)} · {_e(run.method)} · k={run.k} · '
             f'{_e(run.retriever)} · {_e(run.model)} — {len(run.records)} samples, '

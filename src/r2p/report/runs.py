@@ -1,7 +1,8 @@
 """Reading run and sweep directories (the runner's RUN_DIR contract) for the report.
 
 A *run directory* holds ``config.json`` and ``metrics.json`` (required), and usually
-``records.jsonl`` (one scored sample per line) and ``predictions.json``. A *sweep directory*
+``records.jsonl`` (one scored sample per line, read as :class:`r2p.records.RunRecord`) and
+``predictions.json``. A *sweep directory*
 holds ``runs/<name>/`` run directories (plus ``summary.csv``). :func:`load_runs` accepts any mix
 of both and returns one :class:`Run` per run directory; anything else is a :class:`DataError`
 naming the path, and malformed files name the file, the line and the field.
@@ -20,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from r2p.errors import DataError
+from r2p.records import RunRecord
 
 REQUIRED_CONFIG = ("task", "method", "k")
 
@@ -39,7 +43,7 @@ class Run:
     path: Path
     config: dict[str, Any]
     metrics: dict[str, Any]
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[RunRecord] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -81,9 +85,9 @@ class Run:
         return float(value) if math.isfinite(float(value)) else None
 
     @property
-    def scored_records(self) -> list[dict[str, Any]]:
+    def scored_records(self) -> list[RunRecord]:
         """Records of samples that did not fail (failures are never scored)."""
-        return [r for r in self.records if not r.get("error")]
+        return [r for r in self.records if not r.error]
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -95,8 +99,8 @@ def _read_json(path: Path, what: str) -> Any:
         raise DataError(f"{path}: cannot read {what}: {exc.strerror}") from exc
 
 
-def _read_records(path: Path) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
+def _read_records(path: Path) -> list[RunRecord]:
+    records: list[RunRecord] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -108,9 +112,16 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: line {lineno}: malformed JSON: {exc.msg}") from exc
-        if not isinstance(rec, dict) or "id" not in rec:
-            raise DataError(f"{path}: line {lineno}: a record must be an object with an 'id'")
-        records.append(rec)
+        if not isinstance(rec, dict):
+            raise DataError(f"{path}: line {lineno}: a record must be a JSON object")
+        try:
+            records.append(RunRecord.model_validate(rec))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            raise DataError(f"{path}: line {lineno}: field {where!r}: {err['msg']}{more}"
+                            ) from None
     return records
 
 

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from r2p.records import RunRecord
 from r2p.report.compare import (
     CONFIDENCE,
     N_RESAMPLES,
@@ -45,6 +46,7 @@ from r2p.report.compare import (
 from r2p.report.runs import Run
 from r2p.report.tables import Table, method_rank
 from r2p.tasks import get_task
+from r2p.trace import Intervention
 
 BASELINE = "hrt"
 """The method without RPI that an intervening run is paired with."""
@@ -68,17 +70,20 @@ def intervenes(method: str) -> bool:
     return "rpi" in method or method == "r2p" or method.startswith("r2p_")
 
 
-def intervention_reasons(record: dict[str, Any]) -> Counter[str]:
+def intervention_reasons(record: RunRecord) -> Counter[str]:
     """How many interventions of each reason (check) a record's trace holds.
 
     Example:
-        >>> intervention_reasons({"trace": [{"type": "intervention", "reason": "loop"},
-        ...                                 {"type": "check", "name": "loop", "ok": False},
-        ...                                 {"type": "intervention", "reason": "loop"}]})
+        >>> from r2p.trace import trace_event
+        >>> trace = [trace_event("intervention", reason="loop", position=9, text="",
+        ...                      then="continue"),
+        ...          trace_event("check", name="loop", ok=False, detail="", stage=2),
+        ...          trace_event("intervention", reason="loop", position=30, text="",
+        ...                      then="close")]
+        >>> intervention_reasons(RunRecord.model_construct(trace=trace))
         Counter({'loop': 2})
     """
-    return Counter(str(ev.get("reason") or "?") for ev in record.get("trace") or []
-                   if isinstance(ev, dict) and ev.get("type") == "intervention")
+    return Counter(ev.reason for ev in record.trace if isinstance(ev, Intervention))
 
 
 def _check_rank(reason: str) -> tuple[int, str]:
@@ -143,10 +148,10 @@ def run_yield(run: Run, base: Run | None, *, n_resamples: int = N_RESAMPLES,
         n_resamples, confidence, seed: of the paired bootstrap.
     """
     records = run.scored_records
-    per_record = {str(r["id"]): intervention_reasons(r) for r in records}
+    per_record = {r.id: intervention_reasons(r) for r in records}
     reasons = sorted({k for c in per_record.values() for k in c}, key=_check_rank)
-    theirs = {str(r["id"]): r for r in base.scored_records} if base is not None else {}
-    mine = {str(r["id"]): r for r in records}
+    theirs = {r.id: r for r in base.scored_records} if base is not None else {}
+    mine = {r.id: r for r in records}
     lower = score_lower_is_better(run.task)
     settings = describe_settings(run)
     rows: list[CheckYield] = []
@@ -159,9 +164,9 @@ def run_yield(run: Run, base: Run | None, *, n_resamples: int = N_RESAMPLES,
                          count, base.name if base is not None else None)
         ids = [i for i in fired_ids if i in theirs]
         if ids:
-            golds = [str(theirs[i].get("gold", "")) for i in ids]
-            a = sample_scores(run.task, golds, [str(mine[i].get("answer", "")) for i in ids])
-            b = sample_scores(run.task, golds, [str(theirs[i].get("answer", "")) for i in ids])
+            golds = [str(theirs[i].gold) for i in ids]
+            a = sample_scores(run.task, golds, [mine[i].answer for i in ids])
+            b = sample_scores(run.task, golds, [theirs[i].answer for i in ids])
             d = paired_delta(a, b, aggregate=lambda x: float(x.mean()), n_resamples=n_resamples,
                              confidence=confidence, seed=seed)
             wins, ties, losses = tally(a, b, lower)
