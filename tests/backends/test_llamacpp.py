@@ -62,6 +62,22 @@ def test_stop_strings(smollm2: LlamaCppBackend) -> None:
     assert free.text.startswith(cut.text)
 
 
+def test_one_settings_object_is_the_same_request_as_keywords(smollm2: LlamaCppBackend) -> None:
+    from r2p.backends.base import GenerationSettings
+
+    settings = GenerationSettings(max_tokens=6, temperature=0.8, top_p=0.9, seed=5,
+                                  stop=("\n",), top_logprobs=2)
+    body = smollm2._body(STORY, "Once", settings, False)
+    assert {k: body[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop",
+                                 "logprobs")} == {"max_tokens": 6, "temperature": 0.8,
+                                                  "top_p": 0.9, "seed": 5, "stop": ["\n"],
+                                                  "logprobs": 2}
+    a = smollm2.generate(STORY, prefill="Once", settings=settings)
+    b = smollm2.generate(STORY, prefill="Once", max_tokens=6, temperature=0.8, top_p=0.9,
+                         seed=5, stop=["\n"], top_logprobs=2)
+    assert a.text == b.text and a.choices[0].top_logprobs == b.choices[0].top_logprobs
+
+
 def test_stream_and_early_close(smollm2: LlamaCppBackend) -> None:
     s = smollm2.stream(STORY, max_tokens=12)
     assert isinstance(s, Stream)

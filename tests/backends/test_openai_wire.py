@@ -353,3 +353,18 @@ def test_base_url_query_is_kept_on_every_request_and_redacted_in_identity() -> N
     assert url.path == "/v1/chat/completions" and url.params["api-version"] == "2"
     assert url.params["api_key"] == "k1"
     assert b.identity()["base_url"] == "http://***@gpu:8000/v1?api-version=2&api_key=***"
+
+
+def test_one_settings_object_is_the_same_wire_request_as_keywords() -> None:
+    from r2p.backends.base import GenerationSettings
+
+    srv = Server({"/v1/chat/completions": [chat("a"), chat("a")]})
+    b = backend(srv, prefill_mode="continue_final_message")
+    b.generate(MSGS, prefill="Hi", max_tokens=5, temperature=0.5, top_p=0.9, stop=["\n"],
+               n=2, seed=3, top_logprobs=4)
+    b.generate(MSGS, prefill="Hi", settings=GenerationSettings(
+        max_tokens=5, temperature=0.5, top_p=0.9, stop=("\n",), n=2, seed=3, top_logprobs=4))
+    first, second = srv.bodies("/v1/chat/completions")
+    assert first == second
+    assert (first["n"], first["seed"], first["top_p"], first["top_logprobs"]) == (2, 3, 0.9, 4)
+    assert first["logprobs"] is True and first["stop"] == ["\n"]

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from _r2p_support import staged_model
 
+from r2p.backends.base import GenerationSettings
 from r2p.backends.fake import FakeBackend
 from r2p.backends.openai import OpenAIBackend
 from r2p.data import load_split
@@ -87,7 +88,7 @@ def test_r1_style_template_on_the_embedded_engine(shared_data: Path) -> None:
                          n_ctx=2048) as lm:
         assert lm.native_reasoning and lm.thought_prefill
         msgs = [{"role": "user", "content": "Rate it."}]
-        body = lm._body(msgs, "<think>\nStage 1 - x", 8, 0.0, 1.0, None, 1, None, False)
+        body = lm._body(msgs, "<think>\nStage 1 - x", GenerationSettings(max_tokens=8), False)
         assert body["prompt"].endswith("assistant\n<think>\nStage 1 - x")
         assert body["prompt"].count("<think>") == 1
         pred = R2PMethod(srm=False, synthesis_tokens=40, response_tokens=24).predict(

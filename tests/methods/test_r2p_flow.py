@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from _r2p_support import S1, S2, S3, staged_model
 
+from r2p.backends.base import GenerationSettings
 from r2p.backends.fake import FakeBackend
 from r2p.errors import ConfigError
 from r2p.methods.r2p import R2PMethod, stage_coverage
@@ -170,10 +171,10 @@ class LogprobFake(FakeBackend):
         super().__init__(**kw)
         self.dists = dists
 
-    def generate(self, messages: Sequence[Message], *, top_logprobs: int = 0,
-                 **settings: Any) -> Completion:
-        c = super().generate(messages, **settings)
-        if top_logprobs:
+    def _generate(self, messages: Sequence[Message], prefill: str | None,
+                  settings: GenerationSettings) -> Completion:
+        c = super()._generate(messages, prefill, settings)
+        if settings.top_logprobs:
             import math
 
             dist = self.dists.pop(0) if len(self.dists) > 1 else self.dists[0]

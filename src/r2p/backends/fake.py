@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from r2p.backends.base import BaseBackend, GenerationSettings
 from r2p.errors import BackendError, ConfigError
-from r2p.reasoning import split_reasoning
+from r2p.reasoning import THINK_CLOSE, split_output
 from r2p.types import Choice, Completion, Message, Usage
 
 Script = list[str | BaseException] | Mapping[str, str] | Callable[[list[Message], str | None], str]
@@ -134,7 +135,7 @@ class FakeStream:
         return self._full
 
 
-class FakeBackend:
+class FakeBackend(BaseBackend):
     """Scripted backend implementing :class:`~r2p.backends.base.Backend`.
 
     Args:
@@ -142,7 +143,9 @@ class FakeBackend:
             to reply (the first key, in mapping order, found in the prompt text wins), or a
             callable ``(messages, prefill) -> str``. A list item that is an exception is raised.
         native_reasoning: behave like a reasoning model behind a server with a reasoning parser:
-            a ``<think>...</think>`` part of the reply goes to ``Completion.reasoning``.
+            the part of the reply up to ``</think>`` (the thought, opened by the template or
+            by a ``<think>`` of its own) goes to ``Completion.reasoning``; a reply with no
+            ``</think>`` is left whole, as such a parser leaves it.
         thought_prefill: with ``native_reasoning``, behave like an engine that can continue a
             prefill inside the native thought (as ``llamacpp`` and ``hf`` can).
         model: ignored (a run passes its model name to every backend); any other option is
@@ -158,8 +161,6 @@ class FakeBackend:
     """
 
     name = "fake"
-    logprobs = False
-    """No token probabilities: ``top_logprobs`` requests are answered without them."""
 
     def __init__(self, replies: Script | None = None, *, native_reasoning: bool = False,
                  thought_prefill: bool = False, model: str | None = None) -> None:
@@ -208,9 +209,9 @@ class FakeBackend:
                                f"(keys: {list(script)!r}; prompt starts {text[:80]!r})")
         return str(script(messages, prefill))
 
-    def _complete(self, messages: Sequence[Message], prefill: str | None, max_tokens: int,
-                  temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
-                  seed: int | None, stream: bool) -> Completion:
+    def _complete(self, messages: Sequence[Message], prefill: str | None,
+                  settings: GenerationSettings, stream: bool) -> Completion:
+        n, stop, max_tokens = settings.n, settings.stop, settings.max_tokens
         if n < 1:
             raise ConfigError(f"n must be >= 1, got {n}")
         t0 = time.perf_counter()
@@ -218,9 +219,9 @@ class FakeBackend:
         with self._lock:
             self.calls.append({
                 "messages": msgs, "prefill": prefill, "max_tokens": max_tokens,
-                "temperature": temperature, "top_p": top_p,
-                "stop": list(stop) if stop is not None else None, "n": n, "seed": seed,
-                "stream": stream,
+                "temperature": settings.temperature, "top_p": settings.top_p,
+                "stop": list(stop) if stop is not None else None, "n": n,
+                "seed": settings.seed, "stream": stream,
             })
             ptoks = _prompt_tokens(msgs, prefill)
             cached = _common_prefix(self._last_prompt, ptoks)
@@ -229,53 +230,29 @@ class FakeBackend:
         choices: list[Choice] = []
         completion_tokens = 0
         for raw in raws:
-            reasoning = ""
-            if self.native_reasoning and prefill is None and "</think>" in raw:
-                sp = split_reasoning(raw, started_open=True)
-                reasoning, raw = sp.reasoning, sp.answer
-            text, reason = apply_limits(raw, stop, max_tokens)
+            # the whole reply is scripted: split first, then the limits cut the answer
+            sp = split_output(raw, native=self.native_reasoning and THINK_CLOSE in raw,
+                              continued=prefill is not None, started_open=True)
+            text, reason = apply_limits(sp.answer, stop, max_tokens)
             completion_tokens += count_tokens(text)
-            choices.append(Choice(text, reasoning, reason))
+            choices.append(Choice(text, sp.reasoning, reason))
         usage = Usage(len(ptoks), cached, completion_tokens)
         first = choices[0]
         return Completion(first.text, first.reasoning, first.finish_reason, usage,
                           time.perf_counter() - t0, choices)
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        stop: Sequence[str] | None = None,
-        n: int = 1,
-        seed: int | None = None,
-        top_logprobs: int = 0,
-    ) -> Completion:
+    def _generate(self, messages: Sequence[Message], prefill: str | None,
+                  settings: GenerationSettings) -> Completion:
         """Answer from the script (see the class docstring); ``text`` excludes the prefill.
 
-        ``top_logprobs`` is accepted and ignored: the fake has no probabilities (``logprobs``
-        is False), so methods take the path they take with engines that return none."""
-        del top_logprobs
-        return self._complete(messages, prefill, max_tokens, temperature, top_p, stop, n, seed,
-                              False)
+        ``settings.top_logprobs`` is ignored: the fake has no probabilities (``logprobs`` is
+        False), so methods take the path they take with engines that return none."""
+        return self._complete(messages, prefill, settings, False)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> FakeStream:
+    def _stream(self, messages: Sequence[Message], prefill: str | None,
+                settings: GenerationSettings) -> FakeStream:
         """Stream the scripted reply word by word (consumes one reply)."""
-        return FakeStream(self._complete(messages, prefill, max_tokens, temperature, top_p,
-                                         stop, 1, seed, True))
+        return FakeStream(self._complete(messages, prefill, settings, True))
 
     def identity(self) -> dict[str, Any]:
         """``{"backend": "fake", "script": kind}``."""

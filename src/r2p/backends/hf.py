@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from r2p.backends.base import BaseBackend, GenerationSettings
 from r2p.errors import (
     BackendError,
     ConfigError,
@@ -28,7 +29,7 @@ from r2p.errors import (
     MissingDependencyError,
     ModelNotFoundError,
 )
-from r2p.reasoning import THINK_OPEN, join_prefill, merge_reasoning
+from r2p.reasoning import THINK_OPEN, join_prefill, split_output
 from r2p.types import Choice, Completion, Message, Usage
 
 INSTALL = "pip install 'r2p[hf]'"
@@ -73,7 +74,7 @@ class _StopOnText:
         return self.torch.tensor(done, dtype=self.torch.bool, device=input_ids.device)
 
 
-class HFBackend:
+class HFBackend(BaseBackend):
     """Backend running a transformers causal LM in this process.
 
     Args:
@@ -131,7 +132,7 @@ class HFBackend:
         if native_reasoning is None:
             probe = self.render([{"role": "user", "content": "x"}])
             native_reasoning = probe.rstrip().endswith(THINK_OPEN)
-        self.native_reasoning: bool = native_reasoning
+        self.native_reasoning = native_reasoning
 
     @staticmethod
     def _locate(model: str, gguf_file: str | None) -> tuple[str, str | None]:
@@ -163,18 +164,19 @@ class HFBackend:
                 f"the model's context ({self.max_context})")
         return ids
 
-    def _gen_kwargs(self, max_tokens: int, temperature: float, top_p: float,
-                    stop: Sequence[str] | None, n: int) -> dict[str, Any]:
+    def _gen_kwargs(self, settings: GenerationSettings) -> dict[str, Any]:
+        """``model.generate``'s keyword arguments for the settings (the seed is set apart)."""
+        max_tokens, temperature, n = settings.max_tokens, settings.temperature, settings.n
         if max_tokens < 1 or n < 1:
             raise ConfigError("hf backend: max_tokens and n must be >= 1")
         kw: dict[str, Any] = {"max_new_tokens": max_tokens, "num_return_sequences": n,
                               "pad_token_id": self.tokenizer.pad_token_id
                               or self.tokenizer.eos_token_id}
         if temperature > 0:
-            kw.update(do_sample=True, temperature=temperature, top_p=top_p)
+            kw.update(do_sample=True, temperature=temperature, top_p=settings.top_p)
         else:
             kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        stops = [s for s in stop or () if s]
+        stops = [s for s in settings.stop or () if s]
         if stops:
             from transformers import StoppingCriteriaList
 
@@ -183,25 +185,25 @@ class HFBackend:
         return kw
 
     def _split(self, text: str, prefill: str | None = None) -> tuple[str, str]:
-        # with a prefill the caller owns the thought (it may continue inside one): raw text
-        if self.native_reasoning and prefill is None:
-            sp = merge_reasoning(text, None)
-            return sp.answer, sp.reasoning
-        return text, ""
+        """``(text, reasoning)`` from ``<think>`` tags in the decoded text; with a prefill the
+        caller owns the thought (it may continue inside one) and gets the raw text
+        (:func:`r2p.reasoning.split_output`)."""
+        sp = split_output(text, native=self.native_reasoning, continued=prefill is not None)
+        return sp.answer, sp.reasoning
 
     # ------------------------------------------------------------------ Backend API
-    def generate(self, messages: Sequence[Message], *, prefill: str | None = None,
-                 max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-                 stop: Sequence[str] | None = None, n: int = 1,
-                 seed: int | None = None) -> Completion:
-        """Generate (with ``prefill``: its continuation only); ``n`` samples share one prompt."""
+    def _generate(self, messages: Sequence[Message], prefill: str | None,
+                  settings: GenerationSettings) -> Completion:
+        """Generate (with ``prefill``: its continuation only); ``n`` samples share one prompt.
+        No token probabilities (``logprobs`` is False): ``top_logprobs`` is ignored."""
         t0 = time.perf_counter()
-        kw = self._gen_kwargs(max_tokens, temperature, top_p, stop, n)
+        max_tokens, stop = settings.max_tokens, settings.stop
+        kw = self._gen_kwargs(settings)
         ids = self._encode(messages, prefill, max_tokens)
         torch = self._torch
         with self._lock, torch.inference_mode():
-            if seed is not None:
-                torch.manual_seed(seed)
+            if settings.seed is not None:
+                torch.manual_seed(settings.seed)
             out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kw)
         new = out[:, ids.shape[1]:]
         eos = self.tokenizer.eos_token_id
@@ -223,13 +225,12 @@ class HFBackend:
         return Completion(first.text, first.reasoning, first.finish_reason, usage,
                           time.perf_counter() - t0, choices)
 
-    def stream(self, messages: Sequence[Message], *, prefill: str | None = None,
-               max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-               stop: Sequence[str] | None = None, seed: int | None = None) -> HFStream:
+    def _stream(self, messages: Sequence[Message], prefill: str | None,
+                settings: GenerationSettings) -> HFStream:
         """Stream text through a ``TextIteratorStreamer``; ``close()`` stops generation."""
-        kw = self._gen_kwargs(max_tokens, temperature, top_p, stop, 1)
-        ids = self._encode(messages, prefill, max_tokens)
-        return HFStream(self, ids, kw, stop, seed, prefill)
+        kw = self._gen_kwargs(settings)
+        ids = self._encode(messages, prefill, settings.max_tokens)
+        return HFStream(self, ids, kw, settings.stop, settings.seed, prefill)
 
     def identity(self) -> dict[str, Any]:
         """Model id (and GGUF file) plus the device."""
@@ -239,12 +240,6 @@ class HFBackend:
     def close(self) -> None:
         """Drop the model (frees its memory once unreferenced)."""
         self.model = None
-
-    def __enter__(self) -> HFBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class HFStream:

@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from r2p.backends._stream import ThreadStream, translate_error
+from r2p.backends.base import BaseBackend, GenerationSettings
 from r2p.backends.models import file_sha256, read_gguf, resolve_model
 from r2p.errors import BackendError, BadResponseError, ConfigError, MissingDependencyError
-from r2p.reasoning import THINK_OPEN, join_prefill, split_reasoning
+from r2p.reasoning import THINK_OPEN, join_prefill, split_output
 from r2p.types import Choice, Completion, Message, Usage
 
 INSTALL = "pip install 'r2p[llamacpp]'"
@@ -66,7 +67,7 @@ def default_threads() -> int:
     return max(1, min(cpus, cpus - busy))
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(BaseBackend):
     """Embedded llama.cpp backend (see the module docstring).
 
     Args:
@@ -152,7 +153,7 @@ class LlamaCppBackend:
         self._render_cache: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         probe = self.render([{"role": "user", "content": "x"}])
-        self.native_reasoning: bool = probe.rstrip().endswith(THINK_OPEN)
+        self.native_reasoning = probe.rstrip().endswith(THINK_OPEN)
 
     # -- prompt rendering -------------------------------------------------------------------
 
@@ -205,34 +206,36 @@ class LlamaCppBackend:
 
     # -- generation -------------------------------------------------------------------------
 
-    def _body(self, messages: Sequence[Message], prefill: str | None, max_tokens: int,
-              temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
-              seed: int | None, stream: bool, top_logprobs: int = 0) -> dict[str, Any]:
+    def _body(self, messages: Sequence[Message], prefill: str | None,
+              settings: GenerationSettings, stream: bool) -> dict[str, Any]:
+        """The completions request: the settings in llama.cpp's wire format."""
+        max_tokens, n, top_logprobs = settings.max_tokens, settings.n, settings.top_logprobs
         if max_tokens < 0 or n < 1:
             raise ConfigError(f"llamacpp: need max_tokens >= 0 and n >= 1 "
                               f"(got {max_tokens}, {n})")
         body: dict[str, Any] = {
             "prompt": join_prefill(self.render(messages), prefill),
-            "max_tokens": int(max_tokens), "temperature": float(temperature),
-            "top_p": float(top_p), "cache_prompt": True, "stream": stream,
+            "max_tokens": int(max_tokens), "temperature": float(settings.temperature),
+            "top_p": float(settings.top_p), "cache_prompt": True, "stream": stream,
         }
         if stream:  # usage in every chunk, so a stream closed early still reports it
             body["timings_per_token"] = True
-        if stop:
-            body["stop"] = [s for s in stop if s]
+        if settings.stop:
+            body["stop"] = [s for s in settings.stop if s]
         if n > 1:
             body["n"] = int(n)
         if top_logprobs > 0 or n > 1:  # n > 1: per-choice token counts (usage counts one)
             body["logprobs"] = max(1, int(top_logprobs))
-        if seed is not None:
-            body["seed"] = int(seed)
+        if settings.seed is not None:
+            body["seed"] = int(settings.seed)
         return body
 
     def _split(self, text: str, prefill: str | None) -> tuple[str, str]:
-        if self.native_reasoning and prefill is None:
-            sp = split_reasoning(text, started_open=True)
-            return sp.answer, sp.reasoning
-        return text, ""
+        """``(text, reasoning)``: the template opened the thought, so the output starts
+        inside it (:func:`r2p.reasoning.split_output`)."""
+        sp = split_output(text, native=self.native_reasoning, continued=prefill is not None,
+                          started_open=True)
+        return sp.answer, sp.reasoning
 
     def completion_from_response(self, resp: dict[str, Any], prefill: str | None,
                                  seconds: float) -> Completion:
@@ -268,49 +271,27 @@ class LlamaCppBackend:
         return Completion(first.text, first.reasoning, first.finish_reason, usage, seconds,
                           choices, raw=resp)
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        stop: Sequence[str] | None = None,
-        n: int = 1,
-        seed: int | None = None,
-        top_logprobs: int = 0,
-    ) -> Completion:
+    def _generate(self, messages: Sequence[Message], prefill: str | None,
+                  settings: GenerationSettings) -> Completion:
         """Generate a reply; with ``prefill``, continue it (``text`` holds only the continuation).
 
-        ``top_logprobs`` > 0 fills each choice's ``top_logprobs`` (that many alternatives per
-        generated token).
+        ``settings.top_logprobs`` > 0 fills each choice's ``top_logprobs`` (that many
+        alternatives per generated token).
 
         Raises:
             ContextLengthError: the prompt does not fit a slot's context.
             ConfigError: invalid request values.
             BadResponseError: any other engine failure.
         """
-        body = self._body(messages, prefill, max_tokens, temperature, top_p, stop, n, seed,
-                          False, top_logprobs)
+        body = self._body(messages, prefill, settings, False)
         t0 = time.perf_counter()
         resp = self._server.handle_completions(body)
         return self.completion_from_response(resp, prefill, time.perf_counter() - t0)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> ThreadStream:
+    def _stream(self, messages: Sequence[Message], prefill: str | None,
+                settings: GenerationSettings) -> ThreadStream:
         """Stream the continuation; ``close()`` stops generation in the engine."""
-        body = self._body(messages, prefill, max_tokens, temperature, top_p, stop, 1, seed,
-                          True)
+        body = self._body(messages, prefill, settings, True)
         server = self._server
 
         def run(on_chunk: Any) -> Any:
@@ -334,12 +315,6 @@ class LlamaCppBackend:
         """Stop the engine (its threads and HTTP listener) and free the model."""
         server, self._server = getattr(self, "_server", None), None
         del server
-
-    def __enter__(self) -> LlamaCppBackend:  # noqa: PYI034 (py3.10: no typing.Self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (f"LlamaCppBackend(model={self.model!r}, threads={self.threads}, "

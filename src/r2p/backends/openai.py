@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from r2p.backends import _http
+from r2p.backends.base import BaseBackend, GenerationSettings
 from r2p.errors import (
     BackendError,
     BadResponseError,
@@ -47,7 +48,7 @@ from r2p.errors import (
     ServerTimeoutError,
     ServerUnreachableError,
 )
-from r2p.reasoning import THINK_CLOSE, THINK_OPEN, join_prefill, merge_reasoning
+from r2p.reasoning import THINK_OPEN, join_prefill, split_output
 from r2p.redact import redact_url
 from r2p.types import Choice, Completion, Message, Usage
 
@@ -283,7 +284,7 @@ class OpenAIStream:
                           time.perf_counter() - self._started)
 
 
-class OpenAIBackend:
+class OpenAIBackend(BaseBackend):
     """Backend for any OpenAI-compatible HTTP server.
 
     Args:
@@ -325,6 +326,10 @@ class OpenAIBackend:
     """
 
     name = "openai"
+    logprobs = True
+    """``generate`` asks the server for token alternatives when ``settings.top_logprobs`` > 0
+    (vLLM, SGLang, llama.cpp server and OpenAI return them; where a server does not, R2P falls
+    back to sampled answers)."""
 
     def __init__(self, base_url: str | Sequence[str], model: str, *,
                  api_key_env: str = "OPENAI_API_KEY", prefill_mode: str = "auto",
@@ -351,7 +356,9 @@ class OpenAIBackend:
         self.model = model
         self.prefill_mode = prefill_mode
         self.native_reasoning = native_reasoning
-        self._thought_prefill = thought_prefill
+        # only raw_completions renders the prompt here (``auto`` never resolves to it)
+        self.thought_prefill = (thought_prefill if thought_prefill is not None
+                                else prefill_mode == "raw_completions")
         self.max_retries, self.retry_backoff = max_retries, retry_backoff
         self.extra_body = {**(extra_body or {}),
                            **_env_values("extra_body_env", extra_body_env)}
@@ -407,20 +414,6 @@ class OpenAIBackend:
         return "trailing_assistant" if self.server_kind() == "llamacpp" else \
             "continue_final_message"
 
-    @property
-    def logprobs(self) -> bool:
-        """True: ``generate(top_logprobs=N)`` asks the server for token alternatives (vLLM,
-        SGLang, llama.cpp server and OpenAI return them; where a server does not, R2P falls
-        back to sampled answers)."""
-        return True
-
-    @property
-    def thought_prefill(self) -> bool:
-        """Whether a prefill may continue inside a native thought (see the class docstring)."""
-        if self._thought_prefill is not None:
-            return self._thought_prefill
-        return self.resolved_prefill_mode() == "raw_completions"
-
     def _split(self, content: str, reasoning_field: str,
                prefill: str | None = None) -> tuple[str, str]:
         """(text, reasoning): the field always goes to reasoning; inline ``<think>`` only when
@@ -428,15 +421,10 @@ class OpenAIBackend:
 
         With a prefill the caller owns the thought and gets the raw continuation: a reasoning
         field the server's parser split off is put back in front, closed by ``</think>`` when
-        an answer followed it."""
-        if prefill is not None and reasoning_field.strip():
-            return (reasoning_field + (THINK_CLOSE + content if content.strip() else "")), ""
-        if prefill is not None:
-            return content, ""
-        if self.native_reasoning:
-            sp = merge_reasoning(content, reasoning_field)
-            return sp.answer, sp.reasoning
-        return content, reasoning_field.strip()
+        an answer followed it (:func:`r2p.reasoning.split_output`)."""
+        sp = split_output(content, native=self.native_reasoning,
+                          continued=prefill is not None, reasoning_field=reasoning_field)
+        return sp.answer, sp.reasoning
 
     # ------------------------------------------------------------------ payloads
     def _render(self, messages: list[dict[str, Any]], prefill: str) -> list[int]:
@@ -500,19 +488,19 @@ class OpenAIBackend:
             raise BadResponseError(f"/tokenize answer has no token id list: {data!r:.200}")
         return toks
 
-    def _request(self, messages: Sequence[Message], prefill: str | None, max_tokens: int,
-                 temperature: float, top_p: float, stop: Sequence[str] | None, n: int,
-                 seed: int | None, top_logprobs: int = 0) -> tuple[str, dict[str, Any], str]:
-        """(path, payload, mode) for one request."""
+    def _request(self, messages: Sequence[Message], prefill: str | None,
+                 settings: GenerationSettings) -> tuple[str, dict[str, Any], str]:
+        """(path, payload, mode) for one request: the settings in the wire format."""
         msgs: list[dict[str, Any]] = [dict(m) for m in messages]
-        body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens,
-                                "temperature": temperature, "top_p": top_p}
-        if stop:
-            body["stop"] = list(stop)
-        if n != 1:
-            body["n"] = n
-        if seed is not None:
-            body["seed"] = seed
+        body: dict[str, Any] = {"model": self.model, "max_tokens": settings.max_tokens,
+                                "temperature": settings.temperature, "top_p": settings.top_p}
+        if settings.stop:
+            body["stop"] = list(settings.stop)
+        if settings.n != 1:
+            body["n"] = settings.n
+        if settings.seed is not None:
+            body["seed"] = settings.seed
+        top_logprobs = settings.top_logprobs
         body.update(self.extra_body)
         mode = self.resolved_prefill_mode() if prefill else "none"
         if mode == "raw_completions":
@@ -535,25 +523,22 @@ class OpenAIBackend:
         return "/chat/completions", body, mode
 
     # ------------------------------------------------------------------ Backend API
-    def generate(self, messages: Sequence[Message], *, prefill: str | None = None,
-                 max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-                 stop: Sequence[str] | None = None, n: int = 1,
-                 seed: int | None = None, top_logprobs: int = 0) -> Completion:
+    def _generate(self, messages: Sequence[Message], prefill: str | None,
+                  settings: GenerationSettings) -> Completion:
         """Generate a reply (with ``prefill``: its continuation only).
 
-        ``top_logprobs`` > 0 asks for each generated token's most likely alternatives (chat:
-        ``logprobs``/``top_logprobs``; raw completions: ``logprobs``); a server that returns
-        none leaves ``Choice.top_logprobs`` None.
+        ``settings.top_logprobs`` > 0 asks for each generated token's most likely alternatives
+        (chat: ``logprobs``/``top_logprobs``; raw completions: ``logprobs``); a server that
+        returns none leaves ``Choice.top_logprobs`` None.
 
         Raises:
             ServerUnreachableError, RateLimitError, BadResponseError, ContextLengthError,
             ModelNotFoundError: see :mod:`r2p.errors`.
         """
-        if n < 1 or max_tokens < 1:
+        if settings.n < 1 or settings.max_tokens < 1:
             raise ConfigError("openai backend: n and max_tokens must be >= 1")
         t0 = time.perf_counter()
-        path, body, mode = self._request(messages, prefill, max_tokens, temperature, top_p,
-                                         stop, n, seed, top_logprobs)
+        path, body, mode = self._request(messages, prefill, settings)
 
         def parse(resp: httpx.Response) -> Completion:
             data = _http.parse_json(resp, "completion")
@@ -605,13 +590,11 @@ class OpenAIBackend:
         return Completion(first.text, first.reasoning, first.finish_reason, _usage(data),
                           time.perf_counter() - t0, choices, raw=data)
 
-    def stream(self, messages: Sequence[Message], *, prefill: str | None = None,
-               max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-               stop: Sequence[str] | None = None, seed: int | None = None) -> OpenAIStream:
+    def _stream(self, messages: Sequence[Message], prefill: str | None,
+                settings: GenerationSettings) -> OpenAIStream:
         """Stream a reply over server-sent events; ``close()`` stops the server early."""
         t0 = time.perf_counter()
-        path, body, mode = self._request(messages, prefill, max_tokens, temperature, top_p,
-                                         stop, 1, seed)
+        path, body, mode = self._request(messages, prefill, settings)
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
         resp = self._send(path, body, stream=True)
@@ -628,12 +611,6 @@ class OpenAIBackend:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
-
-    def __enter__(self) -> OpenAIBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["PREFILL_MODES", "OpenAIBackend", "OpenAIStream"]

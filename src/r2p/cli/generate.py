@@ -94,16 +94,17 @@ def run(args: argparse.Namespace) -> int:
         options["base_url"] = args.base_url
     messages = [{"role": "system", "content": args.system}] if args.system else []
     messages.append({"role": "user", "content": prompt})
-    settings: dict[str, Any] = {"prefill": args.prefill, "max_tokens": args.max_tokens,
-                                "temperature": args.temperature, "top_p": args.top_p,
-                                "stop": args.stop, "seed": args.seed}
-
+    from r2p.backends.base import GenerationSettings
     from r2p.backends.registry import get_backend
+
+    settings = GenerationSettings(max_tokens=args.max_tokens, temperature=args.temperature,
+                                  top_p=args.top_p, stop=args.stop, seed=args.seed,
+                                  n=1 if args.stream else args.n)
 
     backend = get_backend(args.backend, **options)
     try:
         if args.stream:
-            stream = backend.stream(messages, **settings)
+            stream = backend.stream(messages, prefill=args.prefill, settings=settings)
             try:
                 for chunk in stream:
                     if not args.json:
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 sys.stdout.write("\n")
         else:
-            completion = backend.generate(messages, n=args.n, **settings)
+            completion = backend.generate(messages, prefill=args.prefill, settings=settings)
         if args.json:
             out = asdict(completion)
             out.pop("raw", None)

@@ -1,6 +1,11 @@
 """What every method needs around backend calls: one :class:`CallLog` per prediction that
 records each request (messages, prefill, settings), sums usage and latency, and keeps the trace.
 
+A method gives the sampling settings as keywords; the log builds the one
+:class:`~r2p.backends.base.GenerationSettings` the backend takes, and records the keywords as
+they were given (the settings the method chose, in its order), so a record does not change when
+a default does.
+
 Example:
     >>> log = CallLog()
     >>> # c = log.generate(backend, messages, prefill="<think>\\n", max_tokens=64)
@@ -14,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from r2p.backends.base import Backend
+from r2p.backends.base import Backend, GenerationSettings
 from r2p.trace import TraceEvent, trace_event
 from r2p.types import Completion, Message, Prediction, Usage
 
@@ -38,11 +43,15 @@ class CallLog:
         prefill: str | None = None,
         **settings: Any,
     ) -> Completion:
-        """Call ``backend.generate`` and record the request, its usage and its latency."""
+        """Call ``backend.generate`` and record the request, its usage and its latency.
+
+        ``settings`` are :class:`~r2p.backends.base.GenerationSettings` fields (``max_tokens``,
+        ``temperature``, ...); a name that is none raises ``TypeError`` before any call."""
+        request = GenerationSettings(**settings)
         self.prompts.append(
             {"messages": [dict(m) for m in messages], "prefill": prefill, **settings}
         )
-        completion = backend.generate(messages, prefill=prefill, **settings)
+        completion = backend.generate(messages, prefill=prefill, settings=request)
         self.usage = self.usage + completion.usage
         self.latency_s += completion.seconds
         self.n_calls += 1
@@ -60,11 +69,12 @@ class CallLog:
         """Stream a generation, calling ``watch(text so far)`` after every chunk; when it
         returns True the stream is closed at once (the engine stops generating, finish reason
         ``"abort"``). Recorded like :meth:`generate` (the request carries ``stream: True``)."""
+        request = GenerationSettings(**settings)
         self.prompts.append(
             {"messages": [dict(m) for m in messages], "prefill": prefill, "stream": True,
              **settings})
         t0 = time.perf_counter()
-        s = backend.stream(messages, prefill=prefill, **settings)
+        s = backend.stream(messages, prefill=prefill, settings=request)
         text = ""
         try:
             for chunk in s:

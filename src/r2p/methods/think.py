@@ -90,7 +90,7 @@ class ThinkMethod(RAGMethod):
         used = self.used_items(retrieved)
         log = CallLog()
         messages = self.messages(self.prompt(sample, task, used))
-        native = bool(getattr(backend, "native_reasoning", False))
+        native = backend.native_reasoning
         prefill = None if native else THINK_OPEN + "\n"
         answer_budget = self.answer_tokens(task)
         c = log.generate(backend, messages, prefill=prefill,

@@ -90,7 +90,7 @@ class LiveBackend:
     def _thought_of(self, prefill: str | None) -> str | None:
         """The thought a call continues, or None for a call that is not inside a thought."""
         if prefill is None:
-            return "" if getattr(self.inner, "native_reasoning", False) else None
+            return "" if self.inner.native_reasoning else None
         if not prefill.startswith(OPEN) or CLOSE in prefill:
             return None
         return prefill[len(OPEN):].lstrip("\n")

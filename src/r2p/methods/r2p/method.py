@@ -173,8 +173,8 @@ class R2PMethod:
         # a native reasoning model is steered inside its own thought when the engine can
         # continue a prefill there (llamacpp, hf, openai raw_completions); otherwise RPI checks
         # the finished thought and corrects by a follow-up turn
-        native = bool(getattr(backend, "native_reasoning", False))
-        follow_up = native and not bool(getattr(backend, "thought_prefill", False))
+        native = backend.native_reasoning
+        follow_up = native and not backend.thought_prefill
         messages = hrt_messages(task, sample, retrieved, version=cfg.prompt_version,
                                 template=None if cfg.hrt else "plain_think")
         runs = PromptRuns([messages[-1]["content"]], cfg.copy_words) if cfg.rpi else None

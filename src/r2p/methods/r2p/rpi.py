@@ -87,7 +87,7 @@ class Context:
     def logprobs(self) -> bool:
         """Whether to ask for token log-probabilities (label and rating answers only)."""
         return (self.task.kind != "generation" and self.cfg.top_logprobs > 0
-                and bool(getattr(self.backend, "logprobs", False)))
+                and self.backend.logprobs)
 
 
 @dataclass
