@@ -211,7 +211,7 @@ def test_positional_labels_are_read_in_both_option_orders_and_averaged() -> None
     # the model leans to [1] in both orders; the content says [2] (0.7 when it is listed first)
     fb = LogprobFake([{"[1]": 0.6, "[2]": 0.4}, {"[1]": 0.7, "[2]": 0.3}],
                      replies=staged_model(" [P1] is about tensors.", answer=" [1]"))
-    pred = R2PMethod().predict(PAPER, CITATION, PAPERS, fb)
+    pred = R2PMethod(option_order=True).predict(PAPER, CITATION, PAPERS, fb)
     assert pred.answer == "[2]" and pred.trace[-1]["distribution"] == {"[2]": 0.55, "[1]": 0.45}
     check = [e for e in _events(pred, "check") if e["name"] == "option_order"]
     assert len(check) == 1 and check[0]["ok"] is False
@@ -220,10 +220,10 @@ def test_positional_labels_are_read_in_both_option_orders_and_averaged() -> None
     assert fb.calls[-1]["prefill"] == fb.calls[-2]["prefill"]  # after the same thought
     # the chosen label was written (as [1]) with the options reversed: in format, not repaired
     assert pred.format_ok and pred.raw_output.strip() == "[1]"
-    # off, or a task whose labels are no positions: one order only
+    # off (the default), or a task whose labels are no positions: one order only
     off = LogprobFake([{"[1]": 0.6, "[2]": 0.4}],
                       replies=staged_model(" [P1] is about tensors.", answer=" [1]"))
-    assert R2PMethod(option_order=False).predict(PAPER, CITATION, PAPERS, off).answer == "[1]"
+    assert R2PMethod().predict(PAPER, CITATION, PAPERS, off).answer == "[1]"
     assert len(off.calls) == len(fb.calls) - 1
     assert get_task("LaMP_3").reorder is None and get_task("LaMP_2N").reorder is None
 
@@ -232,7 +232,7 @@ def test_without_probabilities_the_reversed_answer_joins_the_vote() -> None:
     # calls: the answer after the thought ([1]), with the options reversed ([1], i.e. [2]),
     # one sample ([2])
     fb = FakeBackend(staged_model(" [P1] is about tensors.", answer=[" [1]", " [1]", " [2]"]))
-    pred = R2PMethod().predict(PAPER, CITATION, PAPERS, fb)
+    pred = R2PMethod(option_order=True).predict(PAPER, CITATION, PAPERS, fb)
     assert [c["answer"] for c in _events(pred, "candidate")] == ["[1]", "[2]", "[2]"]
     assert pred.answer == "[2]" and pred.trace[-1]["how"] == "vote"
 

@@ -61,9 +61,11 @@ def test_call_estimates() -> None:
     # selection call
     assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (4, 6)
     # positional labels: one more answer with the options reversed
-    lamp1 = estimate_calls(build_config({"task": "LaMP_1", "data": ".", "method": "r2p"},
-                                        validate_names=False))
-    assert lamp1 == (3, (2 + 2 + 1) + 1 + 1)
+    def lamp1(**opts: object) -> tuple[int, int]:
+        return estimate_calls(build_config({"task": "LaMP_1", "data": ".", "method": "r2p",
+                                            "method_options": opts}, validate_names=False))
+
+    assert lamp1() == (2, (2 + 2 + 1) + 1) and lamp1(option_order=True) == (3, 7)
     # ratings: stage 3 too, one format retry, one more thought, one sampling call
     rating = estimate_calls(build_config({"task": "LaMP_3", "data": ".", "method": "r2p",
                                           "method_options": {"extra_thoughts": 1}},

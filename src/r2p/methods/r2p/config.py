@@ -77,7 +77,7 @@ class R2PConfig(BaseModel):
     confidence: float = Field(0.6, ge=0.0, le=1.0)
     reference_candidate: bool = True
     extra_thoughts: int = Field(0, ge=0, le=8)
-    option_order: bool = True
+    option_order: bool = False
 
     @field_validator("answer_cue", mode="before")
     @classmethod

@@ -214,7 +214,8 @@ class R2PMethod:
         """The answer after the same thought when the prompt lists the task's options in
         reverse order (``option_order``; tasks whose labels name option positions, LaMP-1),
         mapped back to the original labels: SRM's check that the choice follows the options'
-        content, not their place (small models answer ``[1]`` to nearly every LaMP-1 query)."""
+        content, not their place (small models answer ``[1]`` to nearly every LaMP-1 query).
+        Off by default: one more call, and no gain measured on the local models."""
         task, cfg = ctx.task, ctx.cfg
         if not cfg.option_order or task.reorder is None or first.answer_prefill is None:
             return None
