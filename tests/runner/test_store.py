@@ -96,3 +96,29 @@ def test_two_processes_writing_one_store_lose_nothing(tmp_path: Path) -> None:
     with Store(path) as store:
         rows = store.rows()
     assert len(rows) == 300 and len({k for k, _, _ in rows}) == 300
+
+
+def test_opening_retries_while_another_process_sets_the_file_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # switching a new file to WAL while another process does the same can answer "database is
+    # locked" at once (no busy wait); the set-up is tried again, an unusable file is not
+    calls = []
+    real = Store._set_up
+
+    def flaky(self: Store, timeout: float) -> None:
+        calls.append(timeout)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        real(self, timeout)
+
+    monkeypatch.setattr(Store, "_set_up", flaky)
+    store = Store(tmp_path / "s.sqlite", timeout=5)
+    assert len(calls) == 3 and store.path.exists()
+    store.close()
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    calls.clear()
+    monkeypatch.setattr(Store, "_set_up", real)
+    with pytest.raises(ConfigError, match="not a usable r2p record store"):
+        Store(bad, timeout=5)

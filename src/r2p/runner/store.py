@@ -41,6 +41,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+import tenacity
+
 from r2p.errors import ConfigError
 
 #: Each entry migrates the schema from version i to i + 1.
@@ -78,6 +80,12 @@ def record_key(settings: Mapping[str, Any], sample_id: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _is_busy(exc: BaseException) -> bool:
+    """SQLite's answer while another process holds the file: worth another try."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc))
+
+
 class Store:
     """An append-only SQLite store of per-sample records.
 
@@ -95,16 +103,27 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        # Two processes opening a new file at once: switching it to WAL (or the first
+        # migration) can answer "database is locked" at once, without waiting on SQLite's
+        # busy handler; the set-up is retried (tenacity) until ``timeout``.
+        retry = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_busy),
+            wait=tenacity.wait_random_exponential(multiplier=0.02, max=1.0),
+            stop=tenacity.stop_after_delay(timeout), reraise=True)
         try:
-            self._db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
+            retry(self._set_up, timeout)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise ConfigError(f"{self.path}: not a usable r2p record store ({exc})") from None
+
+    def _set_up(self, timeout: float) -> None:
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
