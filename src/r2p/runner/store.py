@@ -103,9 +103,12 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.DatabaseError as exc:  # a folder, a path that cannot be opened
+            raise ConfigError(f"{self.path}: not a usable r2p record store ({exc})") from None
         # Two processes opening a new file at once: switching it to WAL (or the first
         # migration) can answer "database is locked" at once, without waiting on SQLite's
         # busy handler; the set-up is retried (tenacity) until ``timeout``.
