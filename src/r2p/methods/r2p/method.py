@@ -112,7 +112,8 @@ class R2PMethod:
     * ``hrt``, ``rpi``, ``srm``: the three parts (the ablations switch them off).
     * ``synthesis_tokens``, ``response_tokens``, ``answer_tokens``: budgets of stage 2, of
       stage 3 inside the thought, and of the answer (default per task kind).
-    * ``max_interventions``: RPI's cap per thought; ``copy_words``: a verbatim run this long
+    * ``max_interventions``: RPI's corrections per thought (default per task kind: labels and
+      ratings 2, text 0; past the cap a failing check only cuts); ``copy_words``: a verbatim run this long
       copied from the prompt is cut; ``grounding_threshold``: stage 2's minimum grounding.
     * ``n_candidates``: SRM's candidates. Text: the answer after the thought, the answer the
       same prompt gets with an empty thought, the reference LaMP prompt's answer
@@ -123,6 +124,8 @@ class R2PMethod:
       distribution from the engine's ``top_logprobs``; below ``confidence`` up to
       ``extra_thoughts`` more thoughts are sampled and the distributions mixed (weighted by
       their grounding); engines without log-probabilities vote over sampled answers instead.
+    * ``option_order`` (off): labels that name option positions (LaMP-1) are also read with
+      the options reversed, and the two distributions averaged.
     * ``temperature`` (the thought; 0 greedy), ``seed``, ``prompt_version``, ``answer_cue``.
 
     Raises:
