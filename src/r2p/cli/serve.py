@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             else args.base_url
     cfg = ServeConfig(host=args.host, port=args.port, store=args.store or DEFAULT_STORE,
                       backend=args.backend, backend_options=backend_opts, method=args.method,
-                      method_options=parse_options(args.method_opt, "--method-opt"), k=args.k, retriever=args.retriever,
+                      method_options=parse_options(args.method_opt, "--method-opt"),
+                      k=args.k, retriever=args.retriever,
                       max_body_bytes=int(args.max_body_mb * 1024 * 1024),
                       max_batch_items=args.max_batch)
     from r2p.backends.registry import check_options

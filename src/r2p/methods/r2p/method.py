@@ -113,8 +113,9 @@ class R2PMethod:
     * ``synthesis_tokens``, ``response_tokens``, ``answer_tokens``: budgets of stage 2, of
       stage 3 inside the thought, and of the answer (default per task kind).
     * ``max_interventions``: RPI's corrections per thought (default per task kind: labels and
-      ratings 2, text 0; past the cap a failing check only cuts); ``copy_words``: a verbatim run this long
-      copied from the prompt is cut; ``grounding_threshold``: stage 2's minimum grounding.
+      ratings 2, text 0; past the cap a failing check only cuts); ``copy_words``: a verbatim
+      run this long copied from the prompt is cut; ``grounding_threshold``: stage 2's minimum
+      grounding.
     * ``n_candidates``: SRM's candidates. Text: the answer after the thought, the answer the
       same prompt gets with an empty thought, the reference LaMP prompt's answer
       (``reference_candidate``), and ``n_candidates - 2`` answers sampled at
