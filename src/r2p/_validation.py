@@ -24,10 +24,12 @@ def config_error(exc: ValidationError, what: str, fields: Iterable[str]) -> Conf
         unknown demo option 'm'; choose from: n
     """
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "?"
+    where = ".".join(str(p) for p in err.get("loc", ()))
     if err.get("type") == "extra_forbidden":
         return ConfigError(f"unknown {what} option {where!r}; choose from: "
                            f"{', '.join(sorted(fields))}")
+    if not where:  # a rule across options: its message names them
+        return ConfigError(f"{what} options: {str(err.get('msg')).removeprefix('Value error, ')}")
     return ConfigError(f"{what} option {where}: {err.get('msg')} (got {err.get('input')!r})")
 
 

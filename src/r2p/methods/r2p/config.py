@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from r2p._validation import config_error
 from r2p.methods.answers import ANSWER_CUES
@@ -78,6 +85,8 @@ class R2PConfig(BaseModel):
     reference_candidate: bool = True
     extra_thoughts: int = Field(0, ge=0, le=8)
     option_order: bool = False
+    synthesis: Literal["query", "user"] = "query"
+    synthesis_items: int = Field(4, ge=1, le=32)
 
     @field_validator("answer_cue", mode="before")
     @classmethod
@@ -89,6 +98,12 @@ class R2PConfig(BaseModel):
         if isinstance(value, (list, tuple)) and not value:
             raise ValueError("must be a string or a non-empty list of strings")
         return value
+
+    @model_validator(mode="after")
+    def _user_synthesis_needs_hrt(self) -> R2PConfig:
+        if self.synthesis == "user" and not self.hrt:
+            raise ValueError("synthesis='user' reuses HRT's stage 2 and needs hrt=True")
+        return self
 
     def __init__(self, **options: Any) -> None:
         try:

@@ -51,6 +51,14 @@ from r2p.methods.r2p.selfref import (
     label_distribution,
     weighted_vote,
 )
+from r2p.methods.r2p.synthesis import (
+    HISTORY_REQUEST,
+    SYNTHESES,
+    Synthesis,
+    as_history,
+    history_sample,
+    synthesis_key,
+)
 from r2p.methods.rag import RAGMethod
 from r2p.reasoning import merge_reasoning
 from r2p.tasks import Task
@@ -127,6 +135,9 @@ class R2PMethod:
       their grounding); engines without log-probabilities vote over sampled answers instead.
     * ``option_order`` (off): labels that name option positions (LaMP-1) are also read with
       the options reversed, and the two distributions averaged.
+    * ``synthesis`` (``"query"``): ``"user"`` writes stage 2 once per user and profile
+      version, over ``synthesis_items`` items spread over the whole profile, and prefills it
+      into every later thought of that user (:mod:`~r2p.methods.r2p.synthesis`).
     * ``temperature`` (the thought; 0 greedy), ``seed``, ``prompt_version``, ``answer_cue``.
 
     Raises:
@@ -156,7 +167,8 @@ class R2PMethod:
         return f"R2PMethod(name={self.name!r})"
 
     # -- one thought ---------------------------------------------------------------------------
-    def _thought(self, ctx: Context, follow_up: bool, index: int) -> ThoughtResult:
+    def _thought(self, ctx: Context, follow_up: bool, index: int,
+                 synthesis: Synthesis | None = None) -> ThoughtResult:
         cfg = ctx.cfg
         tag = {"candidate": index} if cfg.srm and cfg.n_candidates > 1 else {}
         temperature = cfg.temperature if index == 0 else max(cfg.temperature,
@@ -166,8 +178,53 @@ class R2PMethod:
                                 temperature=temperature).run()
         else:
             r = StagedThought(ctx, thought_prefill(cfg.hrt, ctx.task), tag=tag,
-                              seed=cfg.seed + index, temperature=temperature).run()
+                              seed=cfg.seed + index, temperature=temperature,
+                              synthesis=synthesis).run()
         return r
+
+    @staticmethod
+    def _user_synthesis(ctx: Context, sample: Sample, follow_up: bool) -> Synthesis | None:
+        """The user's stage 2 (``synthesis="user"``): from :data:`SYNTHESES`, or written now
+        over :func:`history_sample` of the profile and kept there (module
+        :mod:`~r2p.methods.r2p.synthesis`). None with ``synthesis="query"``, with no profile,
+        or where a native thought cannot be continued (each thought then writes its own)."""
+        cfg, task, log = ctx.cfg, ctx.task, ctx.log
+        if cfg.synthesis != "user":
+            return None
+        items = history_sample(sample.profile, cfg.synthesis_items)
+        if follow_up or not items:
+            log.event("check", name="user_synthesis", ok=False, stage=2,
+                      detail="not used: " + ("the engine cannot continue inside the native "
+                                             "thought" if follow_up else "the profile is empty")
+                      + "; the thought writes its own stage 2")
+            return None
+        hist = [Retrieved(item, 0.0, i) for i, item in enumerate(items)]
+        msgs = hrt_messages(task, Sample(sample.id, HISTORY_REQUEST, items), hist,
+                            version=cfg.prompt_version)
+        shaping = {k: cfg.options()[k] for k in (
+            "rpi", "temperature", "seed", "copy_words", "grounding_threshold", "prompt_version")}
+        shaping.update(budget=ctx.budgets.synthesis, interventions=ctx.max_interventions)
+        key = synthesis_key(ctx.backend.identity(), task.name, shaping, msgs)
+
+        def write() -> Synthesis:
+            log.event("check", name="user_synthesis", ok=True, stage=2,
+                      detail=f"writing the user's synthesis from {len(items)} profile items "
+                             f"(key {key[:12]}); later queries of this profile reuse it")
+            runs = PromptRuns([msgs[-1]["content"]], cfg.copy_words) if cfg.rpi else None
+            sctx = Context(ctx.backend, msgs, task, HISTORY_REQUEST,
+                           retrieved_texts(task, hist), cfg, ctx.budgets, log, runs)
+            text, support, injected = StagedThought(
+                sctx, thought_prefill(True, task), seed=cfg.seed,
+                temperature=cfg.temperature).synthesize()
+            return Synthesis(as_history(text), support, key, len(items),
+                             tuple(as_history(t) for t in injected))
+
+        synthesis, fresh = SYNTHESES.get(key, write)
+        if not fresh:
+            log.event("check", name="user_synthesis", ok=True, stage=2,
+                      detail=f"reused the user's synthesis (key {key[:12]}, from "
+                             f"{synthesis.items} profile items): no tokens spent on stage 2")
+        return synthesis
 
     def predict(self, sample: Sample, task: Task, retrieved: list[Retrieved],
                 backend: Backend) -> Prediction:
@@ -189,7 +246,8 @@ class R2PMethod:
                           "thought)" if follow_up else
                           "inside the native thought" if native else "inside the thought "
                           "(<think> prefilled)"))
-        first = self._thought(ctx, follow_up, 0)
+        synthesis = self._user_synthesis(ctx, sample, follow_up)
+        first = self._thought(ctx, follow_up, 0, synthesis)
         results = [first]
         answer, raw, fmt_ok = first.answer.text, first.raw_answer, first.answer.format_ok
         if cfg.srm and cfg.n_candidates > 1:
@@ -198,7 +256,7 @@ class R2PMethod:
             else:
                 answer, raw, fmt_ok = self._srm_labels(ctx, follow_up, results,
                                                        self._reordered(ctx, sample, retrieved,
-                                                                       first))
+                                                                       first), synthesis)
         else:
             self._repair(task, retrieved, first, log, None)
             answer, raw, fmt_ok = first.answer.text, first.raw_answer, first.answer.format_ok
@@ -245,7 +303,8 @@ class R2PMethod:
         return Reordered(raw, ans, {back[k]: v for k, v in dist.items()} if dist else None)
 
     def _srm_labels(self, ctx: Context, follow_up: bool, results: list[ThoughtResult],
-                    reordered: Reordered | None = None) -> tuple[str, str, bool]:
+                    reordered: Reordered | None = None,
+                    synthesis: Synthesis | None = None) -> tuple[str, str, bool]:
         """Labels and ratings: the answer distribution (averaged over both option orders
         where the labels name positions), more thoughts while it is uncertain."""
         cfg, log = ctx.cfg, ctx.log
@@ -265,7 +324,7 @@ class R2PMethod:
             dists[0] = mixed
         while (max(mixed.values()) < cfg.confidence and len(results) <= cfg.extra_thoughts
                and len(results) < cfg.n_candidates):
-            r = self._thought(ctx, follow_up, len(results))
+            r = self._thought(ctx, follow_up, len(results), synthesis)
             results.append(r)
             d = self._distribution(ctx, r)
             if d is not None:

@@ -51,6 +51,7 @@ from r2p.methods.r2p.monitor import (
     profile_grounding,
     split_stages,
 )
+from r2p.methods.r2p.synthesis import Synthesis
 from r2p.reasoning import merge_reasoning, split_reasoning
 from r2p.tasks import Task
 from r2p.types import Choice, Completion, Message
@@ -272,13 +273,31 @@ class StagedThought:
         tag: fields added to every trace event (e.g. ``{"candidate": 1}``).
         seed: the sampling seed.
         temperature: the thought's sampling temperature.
+        synthesis: the user's stage 2 written earlier (``synthesis="user"``): prefilled after
+            ``start`` instead of generated; ``support`` is then its grounding.
     """
 
     def __init__(self, ctx: Context, start: str, *, tag: Mapping[str, Any] | None = None,
-                 seed: int = 0, temperature: float = 0.0) -> None:
+                 seed: int = 0, temperature: float = 0.0,
+                 synthesis: Synthesis | None = None) -> None:
         self.ctx = ctx
         self.start = start
         self.steps = _Steps(ctx, tag, seed, temperature)
+        self.synthesis = synthesis
+        if synthesis is not None:  # its corrections are the method's text, never an answer
+            self.steps.injected.extend(synthesis.injected)
+
+    def synthesize(self) -> tuple[str, float, list[str]]:
+        """Stage 2 alone, checked and corrected as in :meth:`run`: ``(its text, grounding,
+        the corrections injected in it)`` (the user's synthesis,
+        :mod:`~r2p.methods.r2p.synthesis`)."""
+        thought, _ = self._stage(self.start, 2, self.ctx.budgets.synthesis)
+        text = thought[len(self.start):].strip()
+        grounded = text
+        for inj in self.steps.injected:
+            grounded = grounded.replace(inj, " ")
+        return (text, profile_grounding(grounded, self.ctx.retrieved_texts),
+                list(self.steps.injected))
 
     def run(self) -> ThoughtResult:
         """Generate the thought stage by stage, then its answer."""
@@ -287,7 +306,10 @@ class StagedThought:
         if not cfg.hrt:
             thought, _ = self._stage(thought, 0, b.synthesis + b.response)
         else:
-            thought, closed = self._stage(thought, 2, b.synthesis)
+            if self.synthesis is not None:
+                thought, closed = _join(thought, self.synthesis.text), False
+            else:
+                thought, closed = self._stage(thought, 2, b.synthesis)
             if not closed:
                 thought = thought.rstrip() + PARAGRAPH + STAGE_MARKERS[2]
                 if b.response > 0:
@@ -297,7 +319,8 @@ class StagedThought:
         grounded = split_stages(thought).get(2, "") if hrt else thought
         for inj in self.steps.injected:
             grounded = grounded.replace(inj, " ")
-        support = profile_grounding(grounded, self.ctx.retrieved_texts)
+        support = (self.synthesis.support if self.synthesis is not None
+                   else profile_grounding(grounded, self.ctx.retrieved_texts))
         return ThoughtResult(thought.strip(), raw, ans, self.steps.interventions, support,
                              self.steps.closed_by, self.steps.scaffold(), choice, prefill)
 
