@@ -66,6 +66,8 @@ def test_call_estimates() -> None:
                                             "method_options": opts}, validate_names=False))
 
     assert lamp1() == (2, (2 + 2 + 1) + 1) and lamp1(option_order=True) == (3, 7)
+    # a user's synthesis reused: no stage 2 call
+    assert lamp1(synthesis="user") == (1, 6)
     # ratings: stage 3 too, one format retry, one more thought, one sampling call
     rating = estimate_calls(build_config({"task": "LaMP_3", "data": ".", "method": "r2p",
                                           "method_options": {"extra_thoughts": 1}},

@@ -136,7 +136,9 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
     ``n_candidates`` > 2 and one selection call (``llm``); for
     labels and ratings one sampling call when the engine gives no log-probabilities, one answer
     with the options in reverse order (``option_order``, LaMP-1) and up to ``extra_thoughts``
-    more thoughts. It is an estimate: interventions depend on the model.
+    more thoughts. With ``synthesis="user"`` a user's later queries skip stage 2 (one call
+    fewer; the first writes it in as many calls as a thought would). It is an estimate:
+    interventions depend on the model.
     """
     from r2p.methods.r2p.config import R2PConfig
     from r2p.tasks import get_task
@@ -152,8 +154,9 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
         c = R2PConfig(**{**SPECS[m].preset, **opts})
         task = get_task(cfg.task)
         kind = task.kind
-        lo = 2 + (1 if c.budgets(kind).response > 0 else 0)
-        hi = lo + ((c.interventions(kind) + (kind != "generation")) if c.rpi else 0)
+        calls = 2 + (1 if c.budgets(kind).response > 0 else 0)
+        lo = calls - (c.synthesis == "user")
+        hi = calls + ((c.interventions(kind) + (kind != "generation")) if c.rpi else 0)
         if not (c.srm and c.n_candidates > 1):
             return lo, hi
         if kind == "generation":
