@@ -328,3 +328,29 @@ def test_a_client_that_goes_away_stops_the_method(start: Start) -> None:
                 break
     time.sleep(1.5)
     assert len(calls) == 1  # a full answer takes 3 engine calls
+
+
+def test_a_users_synthesis_is_written_once_and_rewritten_when_the_profile_changes(
+        start: Start) -> None:
+    from r2p.methods.r2p.synthesis import SYNTHESES
+
+    SYNTHESES.clear()
+    fake = build_backend("fake")
+    srv = start(ServeConfig(backend="fake", method="r2p", method_options={"synthesis": "user"}),
+                backend=fake)
+    http = _http(srv)
+    _seed(http)
+
+    def stage2_calls(content: str) -> int:
+        fake.calls.clear()
+        resp = _client(srv).chat.completions.create(
+            model="r2p-serve", user="ann", messages=[{"role": "user", "content": content}])
+        assert resp.choices[0].message.content == FAKE_ANSWER
+        return sum(1 for c in fake.calls if (c["prefill"] or "").rstrip().endswith(
+            "User profile:"))
+
+    assert stage2_calls("Plan my weekend.") == 1
+    assert stage2_calls("What should I cook tonight?") == 0  # reused
+    _seed(http, items=[{"id": "p4", "text": "Started learning the cello this winter"}])
+    assert stage2_calls("Plan my weekend.") == 1  # a new profile version
+    assert stage2_calls("Any book for the train?") == 0
