@@ -332,19 +332,15 @@ def test_a_client_that_goes_away_stops_the_method(start: Start) -> None:
 
 def test_a_users_synthesis_is_written_once_and_rewritten_when_the_profile_changes(
         start: Start) -> None:
-    from r2p.methods.r2p.synthesis import SYNTHESES
-
-    SYNTHESES.clear()
     fake = build_backend("fake")
-    srv = start(ServeConfig(backend="fake", method="r2p", method_options={"synthesis": "user"}),
-                backend=fake)
+    srv = start(ServeConfig(backend="fake"), backend=fake)  # the server's default: "user"
     http = _http(srv)
     _seed(http)
 
-    def stage2_calls(content: str) -> int:
+    def stage2_calls(content: str, model: str = "r2p") -> int:
         fake.calls.clear()
         resp = _client(srv).chat.completions.create(
-            model="r2p-serve", user="ann", messages=[{"role": "user", "content": content}])
+            model=model, user="ann", messages=[{"role": "user", "content": content}])
         assert resp.choices[0].message.content == FAKE_ANSWER
         return sum(1 for c in fake.calls if (c["prefill"] or "").rstrip().endswith(
             "User profile:"))
@@ -354,3 +350,38 @@ def test_a_users_synthesis_is_written_once_and_rewritten_when_the_profile_change
     _seed(http, items=[{"id": "p4", "text": "Started learning the cello this winter"}])
     assert stage2_calls("Plan my weekend.") == 1  # a new profile version
     assert stage2_calls("Any book for the train?") == 0
+    # hrt_rpi writes stage 2 as r2p does (SRM comes after it): the same synthesis; hrt does
+    # not check it (no RPI): its own
+    assert stage2_calls("Any film tonight?", "hrt_rpi") == 0
+    assert stage2_calls("Any song?", "hrt") == 1 and stage2_calls("Any game?", "hrt") == 0
+    # per request when the server says so
+    srv = start(ServeConfig(backend="fake", synthesis="query"), backend=fake)
+    _seed(http := _http(srv))
+    assert stage2_calls("Plan my weekend.") == stage2_calls("Any book?") == 1
+
+
+def test_a_streamed_thought_shows_the_users_synthesis_written_then_reused(start: Start) -> None:
+    srv = start()
+    _seed(_http(srv))
+
+    def streamed() -> tuple[str, list[dict[str, Any]]]:
+        thought, events = "", []
+        for chunk in _client(srv).chat.completions.create(
+                model="r2p", user="ann", stream=True,
+                messages=[{"role": "user", "content": "Plan my weekend."}]):
+            extra = chunk.model_extra or {}
+            if "r2p" in extra:
+                events.append(extra["r2p"])
+            for ch in chunk.choices:
+                thought += getattr(ch.delta, "reasoning_content", None) or ""
+        return thought, events
+
+    thought, events = streamed()
+    # written under its own prompt: the query's thought is a new one, not an intervention
+    assert [e["type"] for e in events if e["type"] in ("thought", "intervention")] == \
+        ["thought"]
+    assert "friendly notes, as [P1] shows." in thought  # as written over the history sample
+    assert "friendly notes, as [H1] shows." in thought  # as the query's thought holds it
+    again, events = streamed()
+    assert not [e for e in events if e["type"] in ("thought", "intervention")]
+    assert again.startswith("Stage 1 - Task requirements:") and "[H1] shows." in again

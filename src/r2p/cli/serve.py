@@ -53,6 +53,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--method-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="option of --method (e.g. max_interventions=2; value parsed as JSON "
                    "when it can be); repeatable")
+    p.add_argument("--synthesis", choices=("user", "query"), default="user",
+                   help="R2P's stage 2: written once per user and profile version and reused "
+                   "(user, default) or for every request (query)")
     p.add_argument("--k", type=int, default=4, help="profile items retrieved per request "
                    "(default 4)")
     p.add_argument("--retriever", default="bm25", help="retriever name (default bm25)")
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = ServeConfig(host=args.host, port=args.port, store=args.store or DEFAULT_STORE,
                       backend=args.backend, backend_options=backend_opts, method=args.method,
                       method_options=parse_options(args.method_opt, "--method-opt"),
-                      k=args.k, retriever=args.retriever,
+                      synthesis=args.synthesis, k=args.k, retriever=args.retriever,
                       max_body_bytes=int(args.max_body_mb * 1024 * 1024),
                       max_batch_items=args.max_batch)
     from r2p.backends.registry import check_options

@@ -110,6 +110,9 @@ def resolve(req: ChatRequest, cfg: ServeConfig) -> Job:
     opts: dict[str, Any] = dict(cfg.method_options) if method == cfg.method else {}
     if budget is not None:
         opts["answer_tokens" if _is_r2p(method) else "max_tokens"] = budget
+    if _is_r2p(method) and "synthesis" not in opts and \
+            opts.get("hrt", SPECS[method].preset.get("hrt", True)):
+        opts["synthesis"] = cfg.synthesis
     if req.temperature is not None:
         opts["temperature"] = req.temperature
     if req.seed is not None:

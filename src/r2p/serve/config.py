@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -77,6 +77,10 @@ class ServeConfig(BaseModel):
         method: the method used when a request's ``model`` names none of the methods;
             ``method_options``: its options (e.g. ``{"max_interventions": 2}``), checked when
             the server starts; a request's own settings (budget, temperature, seed) win.
+        synthesis: how R2P methods write stage 2, the user-profile synthesis: ``"user"``
+            (default) once per user and profile version, then reused by that user's later
+            requests (:mod:`r2p.methods.r2p.synthesis`); ``"query"`` for every request. A
+            method option ``synthesis`` wins.
         k: profile items retrieved per completion; ``retriever``: retriever registry name.
         max_body_bytes: the largest request body accepted (413 beyond).
         max_batch_items: the most items one ``POST /v1/users/{user}/items`` may carry.
@@ -97,6 +101,7 @@ class ServeConfig(BaseModel):
     backend_options: dict[str, Any] = Field(default_factory=dict)
     method: str = "r2p"
     method_options: dict[str, Any] = Field(default_factory=dict)
+    synthesis: Literal["user", "query"] = "user"
     k: int = Field(4, ge=0, le=64)
     retriever: str = "bm25"
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)

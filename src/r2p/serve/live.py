@@ -11,9 +11,13 @@ thought with ``<think>`` + the thought so far prefilled, so
 * a prefill that leaves what the client has seen is a cut: the thought was cut back and goes
   on from the injected correction (an intervention), or a new thought starts (SRM's next
   candidate, when the cut falls in the first prefill);
+* a call inside a thought under other messages than the last one starts a new thought (R2P
+  writes a user's synthesis under its own prompt, then prefills it into the query's thought);
 * text generated inside the thought (up to ``</think>``) is reasoning; calls after the thought
   (the answer, SRM's candidates) are not shown live: the answer the method settles on is sent
-  when it is known.
+  when it is known. Their prefill's closed thought is shown when it is not what the client has
+  seen: a format correction appended before the answer is asked again (an intervention), or a
+  thought the method wrote whole (a user's synthesis reused, nothing left to generate).
 
 Each piece goes to ``emit(kind, payload)``: ``("reasoning", text)`` or ``("event", dict)`` with
 ``{"type": "intervention", "position": int, "text": str}`` or ``{"type": "thought", "index":
@@ -74,6 +78,7 @@ class LiveBackend:
         self._shown: str | None = None  # the thought the client has seen
         self._first = 0  # length of the current thought's first prefill
         self._thoughts = 0
+        self._prompt: str | None = None  # the messages of the shown thought
 
     def __getattr__(self, name: str) -> Any:  # native_reasoning, logprobs, thought_prefill...
         return getattr(self.inner, name)
@@ -95,10 +100,20 @@ class LiveBackend:
             return None
         return prefill[len(OPEN):].lstrip("\n")
 
-    def _before(self, thought: str) -> None:
+    def _closed(self, prefill: str | None, messages: Sequence[Message]) -> None:
+        """Show an answer call's closed thought when the client has not seen it."""
+        if prefill is None or not prefill.startswith(OPEN) or CLOSE not in prefill:
+            return
+        thought = prefill[len(OPEN):prefill.index(CLOSE)].strip("\n")
+        if thought.strip() and thought.rstrip() != (self._shown or "").rstrip():
+            self._before(thought, messages)
+
+    def _before(self, thought: str, messages: Sequence[Message]) -> None:
         shown = self._shown
-        if shown is None or (not thought.startswith(shown)
-                             and _common(shown, thought) <= self._first):
+        prompt = repr([(m.get("role"), m.get("content")) for m in messages])
+        other_prompt, self._prompt = prompt != self._prompt, prompt
+        if shown is None or other_prompt or (not thought.startswith(shown)
+                                             and _common(shown, thought) <= self._first):
             if shown is not None:
                 self._thoughts += 1
                 self.emit("event", {"type": "thought", "index": self._thoughts})
@@ -136,7 +151,8 @@ class LiveBackend:
         self._check()
         thought = self._thought_of(prefill)
         if thought is not None and prefill is not None:
-            self._before(thought)
+            self._before(thought, messages)
+        self._closed(prefill, messages)
         c = self.inner.generate(messages, prefill=prefill, **settings)
         self._check()
         if thought is not None:
@@ -152,7 +168,8 @@ class LiveBackend:
         self._check()
         thought = self._thought_of(prefill)
         if thought is not None and prefill is not None:
-            self._before(thought)
+            self._before(thought, messages)
+        self._closed(prefill, messages)
         return _LiveStream(self, self.inner.stream(messages, prefill=prefill, **settings),
                            thought is not None and prefill is not None)
 
