@@ -71,12 +71,14 @@ def write_run(
     model: str = "smollm2",
     metrics: dict[str, Any] | None = None,
     records: list[dict[str, Any]] | None = None,
+    method_options: dict[str, Any] | None = None,
 ) -> Path:
     """Write a run directory (config.json, metrics.json, records.jsonl, predictions.json)."""
     run = root / name
     run.mkdir(parents=True)
     config = {"task": task, "split": "dev", "data": "data", "method": method,
-              "method_options": {}, "retriever": retriever if k else "none", "k": k,
+              "method_options": method_options or {},
+              "retriever": retriever if k else "none", "k": k,
               "backend": "llamacpp", "model": model, "backend_options": {}, "seed": 0,
               "limit": None, "versions": {"r2p": "0.1.0"}, "model_identity": {"path": model}}
     recs = records or []

@@ -89,3 +89,23 @@ def test_records_are_read_through_the_model_and_drift_names_line_and_field(
     (run / "records.jsonl").write_text(json.dumps(record("a")) + "\n")
     (r,) = load_runs([run])[0].records
     assert (r.id, r.usage.completion_tokens, r.retrieved) == ("a", 20, [])
+
+
+def test_a_method_with_options_is_named_with_them_and_not_paired_as_the_plain_one(
+        tmp_path: Path) -> None:
+    from r2p.report.compare import compare_all
+    from r2p.report.tables import method_rank
+    from r2p.report.yield_ import intervenes
+
+    recs = [record("a", method="r2p", answer="x", gold="x")]
+    write_run(tmp_path, "plain", method="r2p", records=recs, metrics=lamp7_metrics(0.5))
+    write_run(tmp_path, "user", method="r2p", records=recs, metrics=lamp7_metrics(0.5),
+              method_options={"synthesis": "user", "n_candidates": 3})
+    write_run(tmp_path, "rag", method="rag", records=recs, metrics=lamp7_metrics(0.4))
+    runs = {r.name: r for r in load_runs([tmp_path / n for n in ("plain", "user", "rag")])}
+    assert runs["user"].method == "r2p[n_candidates=3,synthesis=user]"
+    assert runs["user"].base_method == runs["plain"].method == "r2p"
+    assert intervenes(runs["user"].method)
+    assert method_rank("r2p") < method_rank(runs["user"].method) < method_rank("r2p_llm")
+    pairs = {(c.method, c.baseline) for c in compare_all(list(runs.values()), "rag")}
+    assert pairs == {("r2p", "rag"), ("r2p[n_candidates=3,synthesis=user]", "rag")}

@@ -57,7 +57,19 @@ class Run:
 
     @property
     def method(self) -> str:
-        """Method name, e.g. ``r2p``."""
+        """The method as the report names it: its registry name, with the method options the
+        run set in brackets (``r2p[synthesis=user]``), so that runs of one method with other
+        options are told apart (and never paired as the same method)."""
+        opts = self.config.get("method_options") or {}
+        if not opts:
+            return self.base_method
+        shown = ",".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                         for k, v in sorted(opts.items()))
+        return f"{self.base_method}[{shown}]"
+
+    @property
+    def base_method(self) -> str:
+        """The method's registry name, e.g. ``r2p``."""
         return str(self.config["method"])
 
     @property

@@ -128,8 +128,10 @@ def column_decimals(rows: Sequence[Sequence[Cell]], n_cols: int) -> list[int]:
 
 
 def method_rank(method: str) -> tuple[int, str]:
-    """Sort key putting methods in the paper's order, unknown ones after, alphabetically."""
-    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+    """Sort key putting methods in the paper's order (a method with options right after the
+    plain one), unknown ones after, alphabetically."""
+    name = method.split("[", 1)[0]
+    return (METHOD_ORDER.index(name) if name in METHOD_ORDER else len(METHOD_ORDER), method)
 
 
 def official_metrics(task: str, runs: Sequence[Run]) -> list[str]:

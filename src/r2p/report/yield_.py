@@ -64,10 +64,12 @@ def intervenes(method: str) -> bool:
     """Whether ``method`` runs reasoning process intervention (RPI).
 
     Example:
-        >>> [intervenes(m) for m in ("hrt", "hrt_rpi", "r2p", "r2p_llm", "think_rpi", "think")]
-        [False, True, True, True, True, False]
+        >>> [intervenes(m) for m in ("hrt", "hrt_rpi", "r2p", "r2p_llm", "think_rpi", "think",
+        ...                          "r2p[synthesis=user]")]
+        [False, True, True, True, True, False, True]
     """
-    return "rpi" in method or method == "r2p" or method.startswith("r2p_")
+    name = method.split("[", 1)[0]
+    return "rpi" in name or name == "r2p" or name.startswith("r2p_")
 
 
 def intervention_reasons(record: RunRecord) -> Counter[str]:
