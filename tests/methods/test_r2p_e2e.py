@@ -85,3 +85,24 @@ def test_r2p_methods_on_real_queries(task_name: str, engine: LlamaCppBackend,
     usage = preds["hrt_rpi"].usage
     if preds["hrt_rpi"].n_calls > 2:
         assert usage.cached_tokens > 0
+
+
+def test_a_users_synthesis_is_reused_on_the_real_engine(engine: LlamaCppBackend,
+                                                        shared_data: Path) -> None:
+    ds = load_split("LaMP_3", shared_data, "dev")
+    task, user, other = ds.task, ds.samples[0], ds.samples[1]
+    bm25 = get_retriever("bm25")
+    preds = []
+    for s in (user, type(user)(other.id, other.input, user.profile)):  # two queries, one user
+        retrieved = bm25.retrieve(task.query(s.input), s.profile, 2, task)
+        preds.append(R2PMethod(synthesis="user", srm=False, **SMALL).predict(  # type: ignore[arg-type]
+            s, task, retrieved, engine))
+    first, second = preds
+    checks = [[e for e in p.trace if e["type"] == "check" and e["name"] == "user_synthesis"]
+              for p in preds]
+    assert "writing" in checks[0][0]["detail"] and "reused" in checks[1][0]["detail"]
+    # the second thought holds the first's synthesis, and generated no stage 2 of its own
+    stage2 = first.reasoning.split(STAGE_MARKERS[1])[1].split(STAGE_MARKERS[2])[0].strip()
+    assert stage2 and stage2 in second.reasoning
+    assert not [e for e in second.trace if e["type"] == "segment" and e["stage"] == 2]
+    assert second.n_calls < first.n_calls and second.answer in task.labels
