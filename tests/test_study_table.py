@@ -106,8 +106,10 @@ def test_study_table_bad_directory(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_study_sweep_file(shared_data: Path) -> None:
     sweep = load_sweep(REPO / "benchmarks" / "study.yaml", overrides={"data": shared_data})
-    assert sweep.out == Path("runs/study") and len(sweep.runs) == 5 * 6 * 2
+    assert sweep.out == Path("runs/study") and len(sweep.runs) == 5 * 7 * 2
     cfgs = {r.name: r.config for r in sweep.runs}
+    user = cfgs["LaMP_3-r2p_user-qwen0.5b"]
+    assert (user.method, user.method_options, user.limit) == ("r2p", {"synthesis": "user"}, 30)
     train = cfgs["LaMP_2N-train-r2p-qwen0.5b"]
     assert (train.task, train.split, train.k, train.retriever, train.concurrency) == (
         "LaMP_2N", "train", 4, "bm25", 4)
