@@ -11,11 +11,12 @@ thought for that user starts with it prefilled and goes straight to stage 3 and 
 
 The cache key (:func:`synthesis_key`) is a hash of everything the synthesis depends on: the
 engine's identity, the task, the options that shape stage 2, and the rendered prompt (which
-holds the sampled items' text). A user whose profile changes gets a new sample, hence a new
-key: the synthesis is computed once per profile version, never served stale. The cached
-text's ``[Pi]`` citations name the sample's items, not the query's, so they are removed when
-it is reused (:func:`uncite`); its grounding (``support``) is the one measured against the
-sample.
+holds the sampled items' text). A profile that grows or shrinks moves the sample, and an edit
+to a sampled item changes its text: either gives a new key, so a synthesis is only ever reused
+with the very items it was written from (an edit to an item outside the sample keeps it). The
+cached text's ``[Pi]`` citations name the sample's items, not the query's ``[P1]..[Pk]``, so
+they are renamed ``[Hi]`` (history) when kept (:func:`as_history`); its grounding
+(``support``) is the one measured against the sample.
 
 The first query of a user pays for the synthesis (its calls and tokens are in that query's
 record, under a ``user_synthesis`` check); a reuse costs nothing and is recorded as a passed
