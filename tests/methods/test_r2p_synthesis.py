@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from _r2p_support import S2, S3, staged_model
+from _r2p_support import S1, S2, S3, staged_model
 
 from r2p.backends.fake import FakeBackend
 from r2p.errors import ConfigError
@@ -171,3 +171,18 @@ def test_a_failed_synthesis_is_not_cached_and_the_lru_bound_holds() -> None:
     for key in ("a", "b"):
         cache.get(key, lambda: Synthesis("y", 0.0, "k", 1))
     assert len(cache) == 2 and cache.get("k", lambda: Synthesis("z", 0.0, "k", 1))[1]
+
+
+def test_a_native_thought_that_can_be_continued_reuses_it_and_a_follow_up_one_does_not() -> None:
+    native = FakeBackend(staged_model(OWN, " A fair review.", " 4"), native_reasoning=True,
+                         thought_prefill=True)
+    for i in range(2):
+        pred = R2PMethod(synthesis="user", srm=False).predict(_review(i), RATING,
+                                                              _retrieved(PROFILE), native)
+    assert "reused" in _checks(pred)[0]["detail"]
+    chat_only = FakeBackend([f"<think>{S1} one digit.\n{S2} [P1] is kind.\n{S3} 4</think>4"],
+                            native_reasoning=True)
+    pred = R2PMethod(synthesis="user", srm=False).predict(_review(3), RATING,
+                                                          _retrieved(PROFILE), chat_only)
+    assert _checks(pred)[0]["ok"] is False and "cannot continue" in _checks(pred)[0]["detail"]
+    assert pred.answer == "4"
