@@ -25,30 +25,20 @@ import json
 import os
 import platform
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from methods import _answer  # benchmarks/methods.py: retrieve, then time one prediction
 from r2p.backends.llamacpp import LlamaCppBackend
 from r2p.data import demo_dir, load_split
 from r2p.methods.r2p.synthesis import SYNTHESES
 from r2p.methods.registry import get_method
 from r2p.metrics import score
-from r2p.retrieval import get_retriever
-from r2p.tasks import Task
 from r2p.types import Prediction, Sample
 
 VARIANTS = {"rag": ("rag", {}), "r2p": ("r2p", {}),
             "r2p_user": ("r2p", {"synthesis": "user"})}
-
-
-def _answer(method: Any, task: Task, s: Sample, k: int,
-            backend: LlamaCppBackend) -> tuple[Prediction, float]:
-    retrieved = get_retriever("bm25").retrieve(task.query(s.input), s.profile, k, task)
-    t0 = time.perf_counter()
-    pred = method.predict(s, task, retrieved, backend)
-    return pred, time.perf_counter() - t0
 
 
 def _summary(rows: list[tuple[Prediction, float]]) -> dict[str, float]:
