@@ -201,7 +201,8 @@ class R2PMethod:
         hist = [Retrieved(item, 0.0, i) for i, item in enumerate(items)]
         msgs = hrt_messages(task, Sample(sample.id, HISTORY_REQUEST, items), hist,
                             version=cfg.prompt_version)
-        shaping = {k: cfg.options()[k] for k in (
+        options = cfg.options()
+        shaping = {k: options[k] for k in (
             "rpi", "temperature", "seed", "copy_words", "grounding_threshold", "prompt_version")}
         shaping.update(budget=ctx.budgets.synthesis, interventions=ctx.max_interventions)
         key = synthesis_key(ctx.backend.identity(), task.name, shaping, msgs)
