@@ -144,3 +144,24 @@ def test_top_logprobs_over_http_in_both_wire_shapes(smollm2: LlamaCppBackend) ->
             assert tops, mode
             assert all(1 <= len(pos) <= 4 and all(lp <= 0 for _t, lp in pos) for pos in tops)
             assert b.generate(msgs, max_tokens=2).choices[0].top_logprobs is None
+
+
+def test_r2p_reuses_a_users_synthesis_through_the_http_server(client: OpenAIBackend) -> None:
+    from r2p.methods.r2p import R2PMethod
+    from r2p.tasks import get_task
+    from r2p.types import Retrieved, Sample
+
+    task = get_task("LaMP_3")
+    profile = [{"id": str(i), "text": f"gift card number {i} arrived fine", "score": "5"}
+               for i in range(6)]
+    preds = []
+    for i in range(2):
+        s = Sample(f"q{i}", "What is the score of the following review on a scale of 1 to 5? "
+                   f"review: card {i} works.", profile)
+        preds.append(R2PMethod(synthesis="user", srm=False, synthesis_tokens=24,
+                               response_tokens=12).predict(
+            s, task, [Retrieved(profile[0], 1.0, 0)], client))
+    details = [next(e["detail"] for e in p.trace if e.get("name") == "user_synthesis")
+               for p in preds]
+    assert details[0].startswith("writing") and details[1].startswith("reused")
+    assert preds[1].n_calls < preds[0].n_calls and preds[1].answer in task.labels
