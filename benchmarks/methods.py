@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +32,26 @@ from pathlib import Path
 from typing import Any
 
 from r2p.backends.llamacpp import LlamaCppBackend
+from r2p.cli.personalize import parse_options
 from r2p.data import demo_dir, load_split
 from r2p.methods.registry import get_method
 from r2p.metrics import score
 from r2p.retrieval import get_retriever
 from r2p.tasks import Task
 from r2p.types import Prediction, Retrieved, Sample
+
+
+def parse_method(spec: str) -> tuple[str, dict[str, Any]]:
+    """A method as named on the command line and in reports: ``r2p`` or
+    ``r2p[synthesis=user,max_interventions=2]`` (values parsed as JSON when they can be)."""
+    name, _, rest = spec.partition("[")
+    pairs = [p for p in rest.removesuffix("]").split(",") if p] if rest else []
+    return name, parse_options(pairs, f"method {spec!r}")
+
+
+def split_methods(text: str) -> list[str]:
+    """``"rag,r2p[a=1,b=2]"`` -> ``["rag", "r2p[a=1,b=2]"]`` (commas inside brackets kept)."""
+    return [m.strip() for m in re.findall(r"[^,\[]+(?:\[[^\]]*\])?", text) if m.strip()]
 
 
 def _answer(method: Any, task: Task, s: Sample, k: int,
@@ -53,7 +68,7 @@ def run_task(task_name: str, methods: list[str], args: argparse.Namespace,
     """Every method on the first ``args.n`` queries of ``task_name``, batch by batch."""
     ds = load_split(task_name, Path(args.data), args.split)
     task, samples = ds.task, ds.samples[: args.n]
-    built = {m: get_method(m) for m in methods}
+    built = {m: get_method(name, **opts) for m in methods for name, opts in [parse_method(m)]}
     preds: dict[str, list[Prediction]] = {m: [] for m in methods}
     seconds: dict[str, float] = dict.fromkeys(methods, 0.0)
     c = max(1, args.concurrency)
@@ -61,7 +76,7 @@ def run_task(task_name: str, methods: list[str], args: argparse.Namespace,
         for i in range(0, len(samples), c):
             batch = samples[i:i + c]
             for m in methods:
-                k = 0 if m == "direct" else args.k
+                k = 0 if parse_method(m)[0] == "direct" else args.k
                 for pred, dt in pool.map(lambda s, m=m, k=k: _answer(built[m], task, s, k,
                                                                      backend), batch):
                     preds[m].append(pred)
@@ -108,14 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="dev")
     ap.add_argument("--tasks", default="LaMP_1,LaMP_2N,LaMP_3,LaMP_7")
     ap.add_argument("--methods", default="rag,think,hrt,hrt_rpi,r2p",
-                    help="comma-separated; the first is the base of the ratios")
+                    help="comma-separated, each a name or name[key=value,...] with method "
+                    "options (r2p[max_interventions=2]); the first is the base of the ratios")
     ap.add_argument("--n", type=int, default=4, help="queries per task")
     ap.add_argument("--k", type=int, default=4, help="retrieved profile items")
     ap.add_argument("--concurrency", type=int, default=1, help="queries in flight")
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    methods = args.methods.split(",")
+    methods = split_methods(args.methods)
     backend = LlamaCppBackend(args.model, threads=args.threads,
                               parallel=max(1, args.concurrency), n_ctx=4096)
     rows: list[dict[str, Any]] = []

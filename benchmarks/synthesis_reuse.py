@@ -29,16 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from methods import _answer  # benchmarks/methods.py: retrieve, then time one prediction
+from methods import _answer, parse_method, split_methods  # benchmarks/methods.py
 from r2p.backends.llamacpp import LlamaCppBackend
 from r2p.data import demo_dir, load_split
 from r2p.methods.r2p.synthesis import SYNTHESES
 from r2p.methods.registry import get_method
 from r2p.metrics import score
 from r2p.types import Prediction, Sample
-
-VARIANTS = {"rag": ("rag", {}), "r2p": ("r2p", {}),
-            "r2p_user": ("r2p", {"synthesis": "user"})}
 
 
 def _summary(rows: list[tuple[Prediction, float]]) -> dict[str, float]:
@@ -58,7 +55,7 @@ def run_task(task_name: str, args: argparse.Namespace,
     queries = [[Sample(f"{u.id}~{j}", samples[(i + j) % len(samples)].input, u.profile,
                        u.output if j == 0 else None) for j in range(args.per_user)]
                for i, u in enumerate(users)]
-    names = args.methods.split(",")
+    names = split_methods(args.methods)
     done: dict[str, list[list[tuple[Prediction, float]]]] = {
         m: [[] for _ in users] for m in names}
     SYNTHESES.clear()
@@ -67,7 +64,7 @@ def run_task(task_name: str, args: argparse.Namespace,
         for lo in range(0, len(users), c):
             batch = range(lo, min(lo + c, len(users)))
             for m in names:
-                name, opts = VARIANTS[m]
+                name, opts = parse_method(m)
                 method = get_method(name, **opts)
                 for j in range(args.per_user):
                     for u, got in zip(batch, pool.map(
@@ -110,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(demo_dir()), help="data dir (default: the demo set)")
     ap.add_argument("--split", default="dev")
     ap.add_argument("--tasks", default="LaMP_1,LaMP_3,LaMP_7")
-    ap.add_argument("--methods", default="rag,r2p,r2p_user",
-                    help=f"comma-separated, from {', '.join(VARIANTS)}")
+    ap.add_argument("--methods", default="rag,r2p,r2p[synthesis=user]",
+                    help="comma-separated, each a name or name[key=value,...] with method "
+                    "options; the first is the base of the ratios")
     ap.add_argument("--users", type=int, default=4)
     ap.add_argument("--per-user", type=int, default=4, help="queries per user")
     ap.add_argument("--k", type=int, default=4, help="retrieved profile items")
@@ -119,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    unknown = set(args.methods.split(",")) - set(VARIANTS)
-    if unknown:
-        ap.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
+    for m in split_methods(args.methods):
+        name, opts = parse_method(m)
+        get_method(name, **opts)  # an unknown method or option fails here, before any model
     backend = LlamaCppBackend(args.model, threads=args.threads,
                               parallel=max(1, args.concurrency), n_ctx=4096)
     rows: list[dict[str, Any]] = []
@@ -140,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_avg_1m": round(os.getloadavg()[0], 2)},
         "settings": vars(args),
         "results": rows,
-        "ratios": ratios(rows),
+        "ratios": ratios(rows, split_methods(args.methods)[0]),
     }, indent=2))
     return 0
 
