@@ -68,7 +68,7 @@ def test_native_engine_without_thought_prefill_is_corrected_by_follow_up_turns()
     fb = FakeBackend([f"<think>{S1} one digit.\n{S2} nothing.\n{S3} 4</think>4",
                       f"<think>{S1} one digit.\n{S2} [P1] gave 4 to a gift card.\n{S3} 4"
                       f"</think>4"], native_reasoning=True)
-    pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
+    pred = R2PMethod(srm=False, max_interventions=1).predict(REVIEW, RATING, ITEMS, fb)
     assert all(c["prefill"] is None for c in fb.calls)
     assert len(fb.calls[1]["messages"]) == len(fb.calls[0]["messages"]) + 2  # a follow-up turn
     mode = next(e for e in pred.trace if e.get("name") == "rpi_mode")

@@ -55,7 +55,7 @@ def test_a_copy_of_an_item_is_cut_at_once_and_corrected() -> None:
     copied = " Here [P2] The card came late and the box was torn and more and more words"
     fb = FakeBackend(staged_model([copied, " rewards a card that arrives well, as [P1] shows."],
                                   " So 4.", " 4"))
-    pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
+    pred = R2PMethod(srm=False, max_interventions=2).predict(REVIEW, RATING, ITEMS, fb)
     assert fb.calls[0]["stream"] is True
     ivs = _events(pred, "intervention")
     assert [i["reason"] for i in ivs] == ["copy"] and pred.interventions == 1
@@ -70,7 +70,7 @@ def test_a_copy_of_an_item_is_cut_at_once_and_corrected() -> None:
 def test_an_ungrounded_synthesis_gets_a_grounding_correction() -> None:
     fb = FakeBackend(staged_model([" The weather is nice today.",
                                    " rewards a nice card, as the gift card for mum shows."]))
-    pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
+    pred = R2PMethod(srm=False, max_interventions=2).predict(REVIEW, RATING, ITEMS, fb)
     assert [i["reason"] for i in _events(pred, "intervention")] == ["grounding"]
     checks = [e for e in _events(pred, "check") if e["name"] == "grounding"]
     assert [c["ok"] for c in checks] == [False, True]
@@ -100,14 +100,18 @@ def test_the_intervention_cap_ends_the_stage_where_it_was_clean() -> None:
     assert pred.interventions == 1 and "copy failed again" in cap[0]["detail"]
 
 
-def test_ratings_get_one_format_correction_text_does_not() -> None:
+def test_with_corrections_on_ratings_get_one_format_correction_text_does_not() -> None:
     fb = FakeBackend(staged_model(OWN, answer=[" four stars", " 4"]))
-    pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
+    pred = R2PMethod(srm=False, max_interventions=2).predict(REVIEW, RATING, ITEMS, fb)
     assert [i["reason"] for i in _events(pred, "intervention")] == ["answer_format"]
     assert pred.answer == "4" and pred.format_ok
+    # by default no correction: the off-format answer is read as it is (not in the format)
+    fb = FakeBackend(staged_model(OWN, answer=[" four stars", " 4"]))
+    pred = R2PMethod(srm=False).predict(REVIEW, RATING, ITEMS, fb)
+    assert not _events(pred, "intervention") and not pred.format_ok
     fb = FakeBackend(staged_model(" [P1] and [P2] are short and casual, lol gym.",
                                   answer=' "off to the gym, legs day lol"'))
-    pred = R2PMethod(srm=False).predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
+    pred = R2PMethod(srm=False, max_interventions=2).predict(TWEET_SAMPLE, TWEET, TWEETS, fb)
     assert not _events(pred, "intervention")
     assert pred.answer == "off to the gym, legs day lol" and not pred.format_ok
 

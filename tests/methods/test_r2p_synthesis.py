@@ -109,7 +109,7 @@ def test_no_profile_or_no_continuable_thought_writes_its_own_stage_two() -> None
 def test_corrections_inside_the_synthesis_stay_the_methods_own_text() -> None:
     fb = FakeBackend(staged_model([" The weather is nice today.",
                                    " rewards every gift card, as review number 2 shows."]))
-    m = R2PMethod(synthesis="user", srm=False)
+    m = R2PMethod(synthesis="user", srm=False, max_interventions=2)
     first = m.predict(_review(1), RATING, _retrieved(PROFILE), fb)
     assert [e["reason"] for e in first.trace if e["type"] == "intervention"] == ["grounding"]
     key = _checks(first)[0]["detail"].split("key ")[1][:12]

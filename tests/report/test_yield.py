@@ -65,7 +65,7 @@ def test_fire_rates_and_yield_per_check(tmp_path: Path) -> None:
     assert (a.wins, a.ties, a.losses) == (2, 1, 1)
     md = yield_tables(rows)[0].to_markdown()
     assert "### LaMP_1: intervention yield (against hrt, same queries)" in md
-    assert "| method | check | queries | fired (share) | interv./q | paired with hrt |" in md
+    assert "| method | check | queries | fired (share) | acted/q | paired with hrt |" in md
     assert "| hrt_rpi | loop | 6 | 0.5000 | 0.6667 | 2 | 1.0000 | 0.5000 | +0.500 [" in md
     assert "| hrt_rpi | answer_format | 6 | 0.1667 | 0.1667 | 1 | 0.0000 | 1.0000 | " \
            "-1.000 [-1.000, -1.000] (worse) | 0 / 0 / 1 |" in md
@@ -119,3 +119,23 @@ def test_report_has_the_section(tmp_path: Path, sweep: Path) -> None:
     write_run(only_rag / "runs", "rag", method="rag", records=[record("a", method="rag")])
     md = build_report([only_rag], tmp_path / "rep3")["report.md"].read_text()
     assert "## Intervention yield\n\nNo run of a method that intervenes" in md
+
+
+def test_a_cut_without_correction_counts_as_the_check_acting(tmp_path: Path) -> None:
+    cut = [{"type": "check", "name": "copy", "ok": False, "detail": "copies the prompt",
+            "stage": 2},
+           {"type": "check", "name": "intervention_cap", "ok": False, "stage": 2,
+            "detail": "copy 0 interventions used: the stage ends here"}]
+    runs = tmp_path / "s" / "runs"
+    write_run(runs, "hrt", task="LaMP_1", method="hrt",
+              records=[record(i, task="LaMP_1", method="hrt", answer="[2]", gold="[1]",
+                              scores={}) for i in ("a", "b")])
+    write_run(runs, "hrt_rpi", task="LaMP_1", method="hrt_rpi",
+              records=[record("a", task="LaMP_1", method="hrt_rpi", answer="[1]", gold="[1]",
+                              trace=cut, scores={}),
+                       record("b", task="LaMP_1", method="hrt_rpi", answer="[2]", gold="[1]",
+                              scores={})])
+    rows = {r.check: r for r in intervention_yield(load_runs([tmp_path / "s"]),
+                                                   n_resamples=200)}
+    assert set(rows) == {"copy", ANY}
+    assert (rows["copy"].fired, rows["copy"].count, rows["copy"].wins) == (1, 1, 1)

@@ -56,7 +56,7 @@ def test_call_estimates() -> None:
     assert cfg("rag") == (1, 1) and cfg("think") == (1, 2)
     # a text thought: stage 2 and the answer; each intervention one more call
     assert cfg("hrt") == (2, 2) and cfg("hrt_rpi", max_interventions=2) == (2, 4)
-    assert cfg("hrt_rpi") == (2, 2)  # text gets no corrections by default
+    assert cfg("hrt_rpi") == (2, 2)  # no corrections by default
     # text SRM: unthought and reference answers, no sampling call for 2 candidates, one
     # selection call
     assert cfg("r2p_llm", n_candidates=2, max_interventions=1) == (4, 6)
@@ -65,12 +65,15 @@ def test_call_estimates() -> None:
         return estimate_calls(build_config({"task": "LaMP_1", "data": ".", "method": "r2p",
                                             "method_options": opts}, validate_names=False))
 
-    assert lamp1() == (2, (2 + 2 + 1) + 1) and lamp1(option_order=True) == (3, 7)
+    # labels: stage 2, the answer, a second answer cue, one sampling call
+    assert lamp1() == (2, (2 + 1) + 1) and lamp1(option_order=True) == (3, 5)
+    assert lamp1(max_interventions=2) == (2, (2 + 2 + 1) + 1)
     # a user's synthesis reused: no stage 2 call
-    assert lamp1(synthesis="user") == (1, 6)
-    # ratings: stage 3 too, one format retry, one more thought, one sampling call
+    assert lamp1(synthesis="user") == (1, 4)
+    # ratings: stage 3 too, two corrections, a second cue, one more thought, one sampling call
     rating = estimate_calls(build_config({"task": "LaMP_3", "data": ".", "method": "r2p",
-                                          "method_options": {"extra_thoughts": 1}},
+                                          "method_options": {"extra_thoughts": 1,
+                                                             "max_interventions": 2}},
                                          validate_names=False))
     assert rating == (3, (3 + 2 + 1) * 2 + 1)
 

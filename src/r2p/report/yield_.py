@@ -2,12 +2,15 @@
 the same queries answered without RPI.
 
 For every run of a method that intervenes (its name contains ``rpi``, or it is ``r2p`` or an
-``r2p_*`` variant), the interventions in the sample traces (``{"type": "intervention", "reason": ...}``
+``r2p_*`` variant), what RPI did in the sample traces is counted per check
+(:func:`intervention_reasons`): each correction (``{"type": "intervention", "reason": ...}``
 events, the reason being the check that fired: ``stage_order``, ``grounding``, ``loop``,
-``stage_budget``, ``answer_format``, ``copy`` ...) are counted per check:
+``answer_format``, ``copy`` ...) and each cut, where a failing check ended the stage with no
+correction (an ``intervention_cap`` check naming it; by default RPI corrects nothing and only
+cuts):
 
-* fire rate: the share of scored queries with at least one intervention of that check, and
-  interventions of that check per query;
+* fire rate: the share of scored queries where RPI acted on that check at least once, and
+  actions on that check per query;
 * yield: the run is paired with the ``hrt`` run of the same settings (task, split, data,
   retriever, k, model, seed: :data:`r2p.report.compare.GROUP_KEYS`) by sample id, and on the
   queries where the check fired, the task's per-sample score (correctness, absolute error or
@@ -46,8 +49,10 @@ from r2p.report.compare import (
 from r2p.report.runs import Run
 from r2p.report.tables import Table, method_rank
 from r2p.tasks import get_task
-from r2p.trace import Intervention
+from r2p.trace import Check, Intervention
 
+CUT = "intervention_cap"
+"""The check recording that a failing check ended the stage with no correction."""
 BASELINE = "hrt"
 """The method without RPI that an intervening run is paired with."""
 ANY = "any check"
@@ -73,7 +78,9 @@ def intervenes(method: str) -> bool:
 
 
 def intervention_reasons(record: RunRecord) -> Counter[str]:
-    """How many interventions of each reason (check) a record's trace holds.
+    """How often RPI acted on each check in a record's trace: its corrections (intervention
+    events, by reason) and its cuts (``intervention_cap`` checks, whose detail starts with the
+    check that ended the stage).
 
     Example:
         >>> from r2p.trace import trace_event
@@ -81,11 +88,17 @@ def intervention_reasons(record: RunRecord) -> Counter[str]:
         ...                      then="continue"),
         ...          trace_event("check", name="loop", ok=False, detail="", stage=2),
         ...          trace_event("intervention", reason="loop", position=30, text="",
-        ...                      then="close")]
-        >>> intervention_reasons(RunRecord.model_construct(trace=trace))
-        Counter({'loop': 2})
+        ...                      then="close"),
+        ...          trace_event("check", name="copy", ok=False, detail="", stage=2),
+        ...          trace_event("check", name="intervention_cap", ok=False, stage=2,
+        ...                      detail="copy 0 interventions used: the stage ends here")]
+        >>> sorted(intervention_reasons(RunRecord.model_construct(trace=trace)).items())
+        [('copy', 1), ('loop', 2)]
     """
-    return Counter(ev.reason for ev in record.trace if isinstance(ev, Intervention))
+    out = Counter(ev.reason for ev in record.trace if isinstance(ev, Intervention))
+    out.update(ev.detail.split(" ", 1)[0] for ev in record.trace
+               if isinstance(ev, Check) and ev.name == CUT and ev.detail)
+    return out
 
 
 def _check_rank(reason: str) -> tuple[int, str]:
@@ -211,7 +224,7 @@ def yield_tables(rows: Sequence[CheckYield], confidence: float = CONFIDENCE) -> 
         score = _score_name(task)
         lower = score_lower_is_better(task)
         headers = ["method"] + (["settings"] if show_settings else []) + [
-            "check", "queries", "fired (share)", "interv./q", f"paired with {BASELINE}",
+            "check", "queries", "fired (share)", "acted/q", f"paired with {BASELINE}",
             f"{score} with RPI", f"{score} {BASELINE}",
             f"Δ {score} [{round(confidence * 100)}% CI]", "wins / ties / losses"]
         body: list[list[Any]] = []
@@ -229,7 +242,9 @@ def yield_tables(rows: Sequence[CheckYield], confidence: float = CONFIDENCE) -> 
         per = {"accuracy": "correctness", "abs. error ↓": "absolute error (lower is better)"}
         tables.append(Table(
             f"{task}: intervention yield (against {BASELINE}, same queries)", headers, body,
-            note=(f"Fired = share of queries with at least one intervention of the check. Yield "
+            note=(f"Fired = share of queries where RPI acted on the check at least once (a "
+                  f"correction, or a cut of the stage: corrections are off by default); acted/q "
+                  f"= actions per query. Yield "
                   f"on the fired queries that the {BASELINE} run (no RPI, same settings) also "
                   f"answered: mean per-query {per.get(score, score)}, Δ = with RPI - "
                   f"{BASELINE}, paired percentile bootstrap ({N_RESAMPLES} resamples); "
@@ -243,6 +258,7 @@ __all__ = [
     "ANY",
     "BASELINE",
     "CHECK_ORDER",
+    "CUT",
     "NO_BASELINE",
     "NO_INTERVENING",
     "CheckYield",

@@ -130,8 +130,8 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
 
     direct/rag: 1; think: 1-2 (a second call when the thought runs out before the answer);
     R2P variants, per thought: stage 2, stage 3 when the task kind has one inside the thought
-    (ratings), the answer; each RPI intervention one more call (up to ``max_interventions``),
-    and for labels and ratings one format retry. SRM: for text one answer with an empty
+    (ratings), the answer; each RPI correction one more call (up to ``max_interventions``, 0
+    by default), and for labels and ratings one more answer (a second cue). SRM: for text one answer with an empty
     thought, one with the reference LaMP prompt (``reference_candidate``), one sampling call when
     ``n_candidates`` > 2 and one selection call (``llm``); for
     labels and ratings one sampling call when the engine gives no log-probabilities, one answer
@@ -156,7 +156,7 @@ def estimate_calls(cfg: RunConfig) -> tuple[int, int]:
         kind = task.kind
         calls = 2 + (1 if c.budgets(kind).response > 0 else 0)
         lo = calls - (c.synthesis == "user")
-        hi = calls + ((c.interventions(kind) + (kind != "generation")) if c.rpi else 0)
+        hi = calls + ((c.max_interventions + (kind != "generation")) if c.rpi else 0)
         if not (c.srm and c.n_candidates > 1):
             return lo, hi
         if kind == "generation":

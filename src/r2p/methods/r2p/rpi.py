@@ -81,8 +81,8 @@ class Context:
 
     @property
     def max_interventions(self) -> int:
-        """RPI's cap of corrections per thought for this task."""
-        return self.cfg.interventions(self.task.kind)
+        """RPI's cap of corrections per thought."""
+        return self.cfg.max_interventions
 
     @property
     def logprobs(self) -> bool:
