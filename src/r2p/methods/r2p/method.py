@@ -120,8 +120,8 @@ class R2PMethod:
     * ``hrt``, ``rpi``, ``srm``: the three parts (the ablations switch them off).
     * ``synthesis_tokens``, ``response_tokens``, ``answer_tokens``: budgets of stage 2, of
       stage 3 inside the thought, and of the answer (default per task kind).
-    * ``max_interventions``: RPI's corrections per thought (default per task kind: labels and
-      ratings 2, text 0; past the cap a failing check only cuts); ``copy_words``: a verbatim
+    * ``max_interventions``: RPI's corrections per thought (default 0: a failing check only
+      cuts the stage where it was clean; measured, no correction paid); ``copy_words``: a verbatim
       run this long copied from the prompt is cut; ``grounding_threshold``: stage 2's minimum
       grounding.
     * ``n_candidates``: SRM's candidates. Text: the answer after the thought, the answer the

@@ -9,15 +9,17 @@ Two generation strategies share one answer step (:class:`AnswerStep`):
   and ratings, stage 3 are generated within their token budgets
   (:meth:`~r2p.methods.r2p.config.R2PConfig.budgets`). With RPI each stage is *streamed* and
   :class:`~r2p.methods.r2p.checks.StageWatch` checks every chunk (copy, loop, stage order):
-  the first failure stops the engine at once, the thought is cut back to the last clean
-  sentence, a :class:`~r2p.methods.r2p.corrections.Correction` is injected and the model goes
-  on from it (the prefill is byte-identical up to the cut, so the engine's prompt cache serves
-  it). When stage 2 ends, its grounding in the retrieved items is checked. Past
-  ``max_interventions`` the stage simply ends where it was clean. Without RPI the same stages
-  are generated in one plain call each (the ``hrt`` ablation).
+  the first failure stops the engine at once and the stage ends where it was clean. With
+  ``max_interventions`` > 0 (0 by default: measured, no correction paid), the thought is
+  instead cut back to the last clean sentence, a
+  :class:`~r2p.methods.r2p.corrections.Correction` is injected and the model goes on from it
+  (the prefill is byte-identical up to the cut, so the engine's prompt cache serves it), until
+  the cap. When stage 2 ends, its grounding in the retrieved items is checked. Without RPI
+  the same stages are generated in one plain call each (the ``hrt`` ablation).
 * :class:`FollowUpThought`, a native reasoning model that cannot be continued inside its
-  thought (chat APIs without raw completions): the finished thought is checked and a violation
-  is answered by one more user turn carrying the correction.
+  thought (chat APIs without raw completions): the finished thought is checked and, with
+  ``max_interventions`` > 0, a violation is answered by one more user turn carrying the
+  correction.
 
 Every call, check and intervention goes into the prediction's trace.
 """
