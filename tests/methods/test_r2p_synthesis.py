@@ -117,6 +117,19 @@ def test_corrections_inside_the_synthesis_stay_the_methods_own_text() -> None:
     assert cached.injected and cached.injected[0] in cached.text
 
 
+def test_an_empty_synthesis_is_kept_and_said_on_every_query_that_uses_it() -> None:
+    # the model pastes its prompt back from its first word: RPI cuts the stage at once
+    fb = FakeBackend(staged_model(" " + HISTORY_REQUEST + " It is long.", " A fair review.", " 4"))
+    preds = [R2PMethod(synthesis="user", srm=False).predict(_review(i), RATING,
+                                                            _retrieved(PROFILE), fb)
+             for i in (1, 2)]
+    for pred in preds:
+        failed = [c for c in _checks(pred) if not c["ok"]]
+        assert len(failed) == 1 and "synthesis is empty" in failed[0]["detail"]
+    assert len(SYNTHESES) == 1 and next(iter(SYNTHESES._entries.values())).text == ""
+    assert "reused" in _checks(preds[1])[0]["detail"]
+
+
 def test_user_synthesis_needs_hrt_and_a_valid_item_count() -> None:
     with pytest.raises(ConfigError, match="R2P options: synthesis='user' .* needs hrt=True"):
         R2PMethod(synthesis="user", hrt=False)

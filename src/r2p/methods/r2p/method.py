@@ -225,6 +225,11 @@ class R2PMethod:
             log.event("check", name="user_synthesis", ok=True, stage=2,
                       detail=f"reused the user's synthesis (key {key[:12]}, from "
                              f"{synthesis.items} profile items): no tokens spent on stage 2")
+        if not synthesis.text:
+            # kept all the same: at the same seed the same prompt writes it again
+            log.event("check", name="user_synthesis", ok=False, stage=2,
+                      detail="the user's synthesis is empty (RPI cut it at once): stage 3 "
+                             "follows the stated requirements with no profile synthesis")
         return synthesis
 
     def predict(self, sample: Sample, task: Task, retrieved: list[Retrieved],
