@@ -76,6 +76,9 @@ def run_lines(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> li
                     "task": task, "data": shared_data, "method": method, "k": 2, "limit": 2,
                     "backend": "fake", "model": "fake-model",
                     "backend_options": {"replies": {"": HRT_REPLY}},
+                    # RPI only cuts by default: corrections on, so the trace holds them too
+                    "method_options": ({"max_interventions": 2}
+                                       if method in ("hrt_rpi", "r2p", "r2p_llm") else {}),
                     "out": root / f"{task}-{method}"})
                 result = run_experiment(cfg, resources=res, progress=False)
                 assert result.ok
