@@ -293,65 +293,96 @@ def fetch(client: httpx.Client, pool: ServerPool, method: str, path: str,
     def attempt() -> T:
         base = pool.pick()
         url = join_url(on_url(base) if on_url else base, path)
-        try:
-            req = client.build_request(method, url, json=payload, headers=headers)
-            started = time.monotonic()
-            resp = client.send(req, stream=True)
-            if not stream:
-                resp = _read_within(resp, started + limits.total, limits.total, base)
-        except httpx.ConnectTimeout as e:  # the host does not answer at all: unreachable
-            pool.mark_down(base, repr(e))
-            raise Transient("unreachable", base, f"{limits.describe(e)} ({e!r})") from e
-        except httpx.TimeoutException as e:
-            raise Transient("timeout", base, limits.describe(e)) from e
-        except httpx.TransportError as e:  # refused, reset, broken mid-response
-            pool.mark_down(base, repr(e))
-            raise Transient("unreachable", base, repr(e)) from e
-        if resp.status_code < 400:
-            pool.mark_up(base)
-            try:
-                return parse(resp)
-            except BadResponseError as e:
-                resp.close()
-                raise Transient("bad", base, str(e)) from e
-        try:
-            body = resp.read().decode("utf-8", "replace")
-        except httpx.HTTPError:
-            body = ""
-        finally:
-            resp.close()
+        resp = _open(client, pool, base, method, url, payload, headers, stream, limits)
+        if resp.status_code >= 400:
+            raise _failure(resp, pool, base, model)
         pool.mark_up(base)
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise Transient("status", base, error_message(body) or f"HTTP {resp.status_code}",
-                            resp.status_code, _retry_after(resp))
-        raise translate_status(resp.status_code, body, base, model)
+        try:
+            return parse(resp)
+        except BadResponseError as e:
+            resp.close()
+            raise Transient("bad", base, str(e)) from e
 
-    def wait(rs: RetryCallState) -> float:
-        exc = rs.outcome.exception() if rs.outcome else None
-        if isinstance(exc, Transient):
-            if exc.kind == "unreachable" and pool.any_healthy(besides=exc.url):
-                return 0.0
-            if exc.retry_after is not None:
-                return min(exc.retry_after, max_backoff_s)
-        return float(min(max_backoff_s, backoff_s * 2 ** (rs.attempt_number - 1)))
-
-    attempts = max_retries + len(pool.urls)
-    timed_out = [0]
-
-    def stop(rs: RetryCallState) -> bool:
-        exc = rs.outcome.exception() if rs.outcome else None
-        if isinstance(exc, Transient) and exc.kind == "timeout":
-            timed_out[0] += 1
-            if timed_out[0] >= TIMEOUT_ATTEMPTS:
-                return True
-        return rs.attempt_number >= attempts
-
-    retrying = Retrying(retry=retry_if_exception_type(Transient), wait=wait, stop=stop,
-                        reraise=True)
+    policy = _RetryPolicy(pool, max_retries + len(pool.urls), backoff_s, max_backoff_s)
+    retrying = Retrying(retry=retry_if_exception_type(Transient), wait=policy.wait,
+                        stop=policy.stop, reraise=True)
     try:
         return retrying(attempt)
     except Transient as e:
-        raise final_error(e, retrying.statistics.get("attempt_number", attempts)) from None
+        raise final_error(e, retrying.statistics.get("attempt_number", policy.attempts)) \
+            from None
+
+
+def _open(client: httpx.Client, pool: ServerPool, base: str, method: str, url: str,
+          payload: dict[str, Any] | None, headers: dict[str, str], stream: bool,
+          limits: Timeouts) -> httpx.Response:
+    """Send one request to ``base``; a transport failure or timeout is a :class:`Transient`
+    (an unreachable server is marked down in ``pool``)."""
+    try:
+        req = client.build_request(method, url, json=payload, headers=headers)
+        started = time.monotonic()
+        resp = client.send(req, stream=True)
+        if not stream:
+            resp = _read_within(resp, started + limits.total, limits.total, base)
+        return resp
+    except httpx.ConnectTimeout as e:  # the host does not answer at all: unreachable
+        pool.mark_down(base, repr(e))
+        raise Transient("unreachable", base, f"{limits.describe(e)} ({e!r})") from e
+    except httpx.TimeoutException as e:
+        raise Transient("timeout", base, limits.describe(e)) from e
+    except httpx.TransportError as e:  # refused, reset, broken mid-response
+        pool.mark_down(base, repr(e))
+        raise Transient("unreachable", base, repr(e)) from e
+
+
+def _failure(resp: httpx.Response, pool: ServerPool, base: str, model: str) -> Exception:
+    """The error an HTTP error answer stands for: 429 and 5xx are :class:`Transient`
+    (retried), any other status is translated at once (:func:`translate_status`)."""
+    try:
+        body = resp.read().decode("utf-8", "replace")
+    except httpx.HTTPError:
+        body = ""
+    finally:
+        resp.close()
+    pool.mark_up(base)  # it answered
+    if resp.status_code == 429 or resp.status_code >= 500:
+        return Transient("status", base, error_message(body) or f"HTTP {resp.status_code}",
+                         resp.status_code, _retry_after(resp))
+    return translate_status(resp.status_code, body, base, model)
+
+
+class _RetryPolicy:
+    """When :func:`fetch` waits and stops: at once to another healthy server after an
+    unreachable one, a server's Retry-After (capped), otherwise exponential backoff; stop
+    after ``attempts`` or :data:`TIMEOUT_ATTEMPTS` timeouts."""
+
+    def __init__(self, pool: ServerPool, attempts: int, backoff_s: float,
+                 max_backoff_s: float) -> None:
+        self.pool, self.attempts = pool, attempts
+        self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
+        self.timed_out = 0
+
+    @staticmethod
+    def _transient(rs: RetryCallState) -> Transient | None:
+        exc = rs.outcome.exception() if rs.outcome else None
+        return exc if isinstance(exc, Transient) else None
+
+    def wait(self, rs: RetryCallState) -> float:
+        exc = self._transient(rs)
+        if exc is not None:
+            if exc.kind == "unreachable" and self.pool.any_healthy(besides=exc.url):
+                return 0.0
+            if exc.retry_after is not None:
+                return min(exc.retry_after, self.max_backoff_s)
+        return float(min(self.max_backoff_s, self.backoff_s * 2 ** (rs.attempt_number - 1)))
+
+    def stop(self, rs: RetryCallState) -> bool:
+        exc = self._transient(rs)
+        if exc is not None and exc.kind == "timeout":
+            self.timed_out += 1
+            if self.timed_out >= TIMEOUT_ATTEMPTS:
+                return True
+        return rs.attempt_number >= self.attempts
 
 
 def _read_within(resp: httpx.Response, deadline: float, total: float,

@@ -74,9 +74,8 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build the backend, generate, print."""
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+def _check(args: argparse.Namespace, prompt: str) -> None:
+    """One :class:`ConfigError` for the first bad argument."""
     if not prompt.strip():
         raise ConfigError("the prompt is empty")
     if args.max_tokens < 0:
@@ -87,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--temperature must be in [0, 2], got {args.temperature:g}")
     if not 0.0 < args.top_p <= 1.0:
         raise ConfigError(f"--top-p must be in (0, 1], got {args.top_p:g}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the backend, generate, print."""
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    _check(args, prompt)
     options = parse_options(args.opt)
     if args.model is not None:
         options["model"] = args.model
@@ -104,17 +109,7 @@ def run(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend, **options)
     try:
         if args.stream:
-            stream = backend.stream(messages, prefill=args.prefill, settings=settings)
-            try:
-                for chunk in stream:
-                    if not args.json:
-                        sys.stdout.write(chunk)
-                        sys.stdout.flush()
-            finally:
-                stream.close()
-            completion = stream.result()
-            if not args.json:
-                sys.stdout.write("\n")
+            completion = _stream(backend, messages, args, settings)
         else:
             completion = backend.generate(messages, prefill=args.prefill, settings=settings)
         if args.json:
@@ -123,12 +118,33 @@ def run(args: argparse.Namespace) -> int:
             out["backend"] = backend.identity()
             print(json.dumps(out, ensure_ascii=False, indent=2))
         elif not args.stream:
-            for i, choice in enumerate(completion.choices):
-                if len(completion.choices) > 1:
-                    print(f"--- {i + 1} ---")
-                if choice.reasoning:
-                    print(f"<think>{choice.reasoning}</think>")
-                print(choice.text)
+            _print_choices(completion)
     finally:
         backend.close()
     return 0
+
+
+def _stream(backend: Any, messages: list[dict[str, str]], args: argparse.Namespace,
+            settings: Any) -> Any:
+    """Stream the completion to stdout (unless ``--json``) and return it."""
+    stream = backend.stream(messages, prefill=args.prefill, settings=settings)
+    try:
+        for chunk in stream:
+            if not args.json:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+    finally:
+        stream.close()
+    completion = stream.result()
+    if not args.json:
+        sys.stdout.write("\n")
+    return completion
+
+
+def _print_choices(completion: Any) -> None:
+    for i, choice in enumerate(completion.choices):
+        if len(completion.choices) > 1:
+            print(f"--- {i + 1} ---")
+        if choice.reasoning:
+            print(f"<think>{choice.reasoning}</think>")
+        print(choice.text)

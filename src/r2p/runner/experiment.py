@@ -345,19 +345,8 @@ def _run(
     pending = [s for s in samples if s.id not in done]
     n_cached = len(done)
 
-    running = _RunningMetric(task)
-    for s in samples:
-        if s.id in done:
-            running.add(_scores(task, s.output, done[s.id].get("answer", "")))
-    failed = 0
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(samples), initial=n_cached, desc=f"{task.name} {cfg.method}",
-                   unit="q", file=sys.stderr, dynamic_ncols=True)
-        bar.set_postfix(running.postfix(failed))
-    by_id = {s.id: s for s in samples}
+    prog = _Progress(task, samples, done, f"{task.name} {cfg.method}", progress)
+    watch = _ServerWatch(cfg.concurrency)
 
     def work(s: Sample) -> tuple[str, dict[str, Any]]:
         # Another process on the same store may have finished this sample since the start.
@@ -381,7 +370,6 @@ def _run(
     try:
         for _ in range(cfg.concurrency):
             submit_next()
-        streak = timed_out = 0  # samples in a row that found no server / that timed out
         stopped = False
         while in_flight:
             fut = next(iter(wait(in_flight, return_when=FIRST_COMPLETED).done))
@@ -390,58 +378,105 @@ def _run(
             if status == "cached":
                 n_cached += 1
                 done[sid] = record
-                running.add(_scores(task, by_id[sid].output, record.get("answer", "")))
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(running.postfix(failed))
+                prog.add(sid, record)
+                prog.tick()
                 submit_next()
                 continue
             n_computed += 1
-            etype = record.get("error_type")
-            no_server = etype in (ServerUnreachableError.__name__, ServerTimeoutError.__name__)
-            streak = streak + 1 if no_server else 0
-            timed_out = (timed_out + 1 if etype == ServerTimeoutError.__name__
-                         else timed_out if no_server else 0)
-            if not stopped and (streak >= max(STOP_AFTER_UNREACHABLE, cfg.concurrency)
-                                or timed_out >= max(STOP_AFTER_TIMEOUTS, cfg.concurrency)):
+            if watch.gone(record.get("error_type")) and not stopped:
                 # No server answers: stop sending; samples in flight still finish and are
                 # recorded, the rest stay pending for the next run.
                 stopped = True
-                n_cancelled = sum(1 for _ in queue)
-                why = f" ({timed_out} timed out)" if timed_out else ""
-                print(f"r2p: {streak} samples in a row found no server{why}; stopping "
-                      f"({n_cancelled} not attempted; re-run the same command to resume)",
-                      file=sys.stderr)
+                print(watch.message(sum(1 for _ in queue)), file=sys.stderr)
             # committed at once (survives any kill); a success another process stored first
             # wins, and this run uses it too
             record = store.put(keys[sid], sid, record, "ok" if status == "ok" else "failed")
             if status == "ok":
                 done[sid] = record
-                running.add(_scores(task, by_id[sid].output, record.get("answer", "")))
+                prog.add(sid, record)
             else:
-                failed += 1
-                line = f"r2p: sample {sid} failed: {record.get('error')}"
-                if bar is not None:
-                    bar.write(line, file=sys.stderr)
-                elif failed <= 3:  # without a bar, name the first few failures only
-                    print(line, file=sys.stderr)
+                prog.fail(sid, record)
             if on_record is not None:
                 on_record(status, record)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(running.postfix(failed))
+            prog.tick()
             if not stopped:
                 submit_next()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        prog.close()
     pool.shutdown(wait=True)
     metrics, files = write_run_dir(cfg, task, samples, done, identity)
     return RunResult(out=cfg.out, metrics=metrics, n_total=len(samples), n_cached=n_cached,
                      n_computed=n_computed, n_failed=metrics["n_failed"], files=files)
+
+
+class _Progress:
+    """The running metric and the optional tqdm bar of one run."""
+
+    def __init__(self, task: Task, samples: list[Sample], done: dict[str, dict[str, Any]],
+                 desc: str, show: bool) -> None:
+        self.task = task
+        self.by_id = {s.id: s for s in samples}
+        self.running = _RunningMetric(task)
+        self.failed = 0
+        for s in samples:
+            if s.id in done:
+                self.add(s.id, done[s.id])
+        self.bar: Any = None
+        if show:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(samples), initial=len(done), desc=desc, unit="q",
+                            file=sys.stderr, dynamic_ncols=True)
+            self.bar.set_postfix(self.running.postfix(self.failed))
+
+    def add(self, sid: str, record: dict[str, Any]) -> None:
+        """A sample answered (computed or found in the store)."""
+        self.running.add(_scores(self.task, self.by_id[sid].output, record.get("answer", "")))
+
+    def fail(self, sid: str, record: dict[str, Any]) -> None:
+        """A sample failed: named on the bar, or (without one) the first three on stderr."""
+        self.failed += 1
+        line = f"r2p: sample {sid} failed: {record.get('error')}"
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        elif self.failed <= 3:
+            print(line, file=sys.stderr)
+
+    def tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(self.running.postfix(self.failed))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _ServerWatch:
+    """Whether a run should stop sending: :data:`STOP_AFTER_UNREACHABLE` samples in a row
+    found no server, or :data:`STOP_AFTER_TIMEOUTS` of them timed out (each at least the
+    run's concurrency, so one batch in flight never stops a run alone)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self.streak = self.timed_out = 0
+
+    def gone(self, error_type: str | None) -> bool:
+        """Count one computed sample (its ``error_type``); True when no server answers."""
+        no_server = error_type in (ServerUnreachableError.__name__, ServerTimeoutError.__name__)
+        self.streak = self.streak + 1 if no_server else 0
+        self.timed_out = (self.timed_out + 1 if error_type == ServerTimeoutError.__name__
+                          else self.timed_out if no_server else 0)
+        return (self.streak >= max(STOP_AFTER_UNREACHABLE, self.concurrency)
+                or self.timed_out >= max(STOP_AFTER_TIMEOUTS, self.concurrency))
+
+    def message(self, n_cancelled: int) -> str:
+        why = f" ({self.timed_out} timed out)" if self.timed_out else ""
+        return (f"r2p: {self.streak} samples in a row found no server{why}; stopping "
+                f"({n_cancelled} not attempted; re-run the same command to resume)")
 
 
 #: Consecutive samples that found no server after retries before a run stops sending more.

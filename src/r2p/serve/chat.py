@@ -78,15 +78,26 @@ def resolve(req: ChatRequest, cfg: ServeConfig) -> Job:
         task = get_task(meta["task"]) if meta.get("task") else GENERIC
     except ConfigError as exc:
         raise ApiError(400, str(exc), param="metadata.task", code="invalid_request") from None
-    k = cfg.k
-    if "k" in meta:
-        try:
-            k = int(meta["k"])
-        except ValueError:
-            k = -1
-        if not 0 <= k <= 64:
-            raise ApiError(400, f"metadata.k must be an integer from 0 to 64, got "
-                           f"{meta['k'][:20]!r}", param="metadata.k", code="invalid_request")
+    k = _k(meta, cfg)
+    return Job(method, task, user, _input(req, cfg, task), k, _options(req, cfg, method, task))
+
+
+def _k(meta: dict[str, str], cfg: ServeConfig) -> int:
+    """``metadata.k``, or the server's k."""
+    if "k" not in meta:
+        return cfg.k
+    try:
+        k = int(meta["k"])
+    except ValueError:
+        k = -1
+    if not 0 <= k <= 64:
+        raise ApiError(400, f"metadata.k must be an integer from 0 to 64, got "
+                       f"{meta['k'][:20]!r}", param="metadata.k", code="invalid_request")
+    return k
+
+
+def _input(req: ChatRequest, cfg: ServeConfig, task: Task) -> str:
+    """The last user message (for the generic family, after the system messages)."""
     texts = [m.text() for m in req.messages]
     if sum(len(t) for t in texts) > cfg.max_input_chars:
         raise ApiError(400, f"the messages exceed {cfg.max_input_chars} characters",
@@ -95,29 +106,33 @@ def resolve(req: ChatRequest, cfg: ServeConfig) -> Job:
     if not users or not users[-1].strip():
         raise ApiError(400, "the last user message is missing or empty", param="messages",
                        code="invalid_request")
-    inp = users[-1]
-    if task is GENERIC:
-        system = [t for m, t in zip(req.messages, texts)
-                  if m.role in ("system", "developer") and t.strip()]
-        if system:
-            inp = "\n\n".join([*system, inp])
+    if task is not GENERIC:
+        return users[-1]
+    system = [t for m, t in zip(req.messages, texts)
+              if m.role in ("system", "developer") and t.strip()]
+    return "\n\n".join([*system, users[-1]])
+
+
+def _options(req: ChatRequest, cfg: ServeConfig, method: str, task: Task) -> dict[str, Any]:
+    """The method's options: the server's (for its default method), the request's token
+    budget, temperature and seed, and the server's synthesis mode for R2P methods."""
     budget = req.max_completion_tokens or req.max_tokens
     if budget is not None and budget > cfg.max_tokens_limit:
         raise ApiError(400, f"max_tokens is at most {cfg.max_tokens_limit}, got {budget}",
                        param="max_tokens", code="invalid_request")
     if budget is None and task is GENERIC:
         budget = cfg.max_tokens
+    r2p = _is_r2p(method)
     opts: dict[str, Any] = dict(cfg.method_options) if method == cfg.method else {}
     if budget is not None:
-        opts["answer_tokens" if _is_r2p(method) else "max_tokens"] = budget
-    if _is_r2p(method) and "synthesis" not in opts and \
-            opts.get("hrt", SPECS[method].preset.get("hrt", True)):
+        opts["answer_tokens" if r2p else "max_tokens"] = budget
+    if r2p and "synthesis" not in opts and opts.get("hrt", SPECS[method].preset.get("hrt", True)):
         opts["synthesis"] = cfg.synthesis
     if req.temperature is not None:
         opts["temperature"] = req.temperature
     if req.seed is not None:
         opts["seed"] = req.seed
-    return Job(method, task, user, inp, k, opts)
+    return opts
 
 
 def predict(job: Job, profile: list[ProfileItem], backend: Backend, retriever: Any) -> Prediction:
