@@ -203,34 +203,51 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
     app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
     _handlers(app)
 
-    bearer = HTTPBearer(auto_error=False, description="An API key (tenant:key pairs in "
-                        "R2P_API_KEYS or --api-keys)")
+    _service_routes(app, svc)
+    _chat_routes(app, svc)
+    _profile_routes(app, svc)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
 
-    def tenant(creds: Annotated[HTTPAuthorizationCredentials | None,
-                                Depends(bearer)]) -> str:
-        if not len(svc.keys):
-            return DEFAULT_TENANT
-        if creds is None or not creds.credentials:
-            raise ApiError(401, "missing API key (Authorization: Bearer KEY)",
-                           code="invalid_api_key")
-        found = svc.keys.tenant_of(creds.credentials)
-        if found is None:
-            raise ApiError(401, "invalid API key", code="invalid_api_key")
-        return found
 
-    Tenant = Annotated[str, Depends(tenant)]
+_BEARER = HTTPBearer(auto_error=False, description="An API key (tenant:key pairs in "
+                     "R2P_API_KEYS or --api-keys)")
 
-    def known(user: str) -> str:
-        try:
-            check_text(user, "user")
-        except ValueError as exc:
-            raise ApiError(400, str(exc), param="user", code="invalid_request") from None
-        return user
 
-    def not_found(user: str) -> ApiError:
-        return ApiError(404, f"unknown user {user!r}", code="user_not_found", param="user")
+def _tenant(request: Request,
+            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> str:
+    """The tenant of the request's API key (``default`` when the server has no keys)."""
+    svc: Service = request.app.state.service
+    if not len(svc.keys):
+        return DEFAULT_TENANT
+    if creds is None or not creds.credentials:
+        raise ApiError(401, "missing API key (Authorization: Bearer KEY)",
+                       code="invalid_api_key")
+    found = svc.keys.tenant_of(creds.credentials)
+    if found is None:
+        raise ApiError(401, "invalid API key", code="invalid_api_key")
+    return found
 
-    # -- health and models --------------------------------------------------------------------
+
+Tenant = Annotated[str, Depends(_tenant)]
+"""A route parameter holding the request's tenant (401 without a valid key)."""
+
+
+def _known(user: str) -> str:
+    try:
+        check_text(user, "user")
+    except ValueError as exc:
+        raise ApiError(400, str(exc), param="user", code="invalid_request") from None
+    return user
+
+
+def _not_found(user: str) -> ApiError:
+    return ApiError(404, f"unknown user {user!r}", code="user_not_found", param="user")
+
+
+def _service_routes(app: FastAPI, svc: Service) -> None:
+    """Health and the model list."""
+
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
         """Liveness: the engine and the store in use."""
@@ -247,7 +264,11 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
                   for name, spec in SPECS.items()]
         return ModelList(data=cards)
 
-    # -- chat completions ---------------------------------------------------------------------
+
+
+def _chat_routes(app: FastAPI, svc: Service) -> None:
+    """Chat completions."""
+
     @app.post("/v1/chat/completions", response_model=ChatCompletion, tags=["chat"],
               responses={**_errors(400, 401, 404, 413, 502, 503),
                          200: {"content": {"text/event-stream": {
@@ -264,10 +285,10 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
         def load() -> list[ProfileItem]:
             if job.user is None:
                 return []
-            known(job.user)
+            _known(job.user)
             profile = svc.cache.profile(t, job.user, job.task)
             if profile is None:
-                raise not_found(job.user)
+                raise _not_found(job.user)
             return profile
 
         profile = await run_in_threadpool(load)
@@ -280,27 +301,37 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
                                        svc.retriever)
         return chat.completion(job, pred, req.model)
 
-    # -- profile API --------------------------------------------------------------------------
+
+
+def _batch(body: ItemsIn, cfg: ServeConfig) -> list[ProfileItem]:
+    """The items to store, each as it was sent (an explicit null timestamp kept), or a 413
+    for a batch or an item over the server's limits."""
+    if len(body.items) > cfg.max_batch_items:
+        raise ApiError(413, f"a batch holds at most {cfg.max_batch_items} items, got "
+                       f"{len(body.items)}", code="batch_too_large", param="items")
+    batch: list[ProfileItem] = []
+    for i, it in enumerate(body.items):
+        item = it.model_dump(exclude_none=True)
+        if it.timestamp is None and "timestamp" in it.model_fields_set:
+            item["timestamp"] = None
+        size = len(json.dumps(item, ensure_ascii=False))
+        if size > cfg.max_item_chars:
+            raise ApiError(413, f"items[{i}] (id {it.id!r}) is {size} characters; at most "
+                           f"{cfg.max_item_chars}", code="item_too_large", param=f"items[{i}]")
+        batch.append(item)
+    return batch
+
+
+def _profile_routes(app: FastAPI, svc: Service) -> None:
+    """The per-user profile API."""
+
     @app.post("/v1/users/{user}/items", status_code=201, response_model=ItemsAdded,
               tags=["profile"], responses=_errors(400, 401, 409, 413, 503))
     def add_items(user: UserId, body: ItemsIn, t: Tenant) -> ItemsAdded:
         """Add a batch of items to the user's profile (creating the user): all of them or,
         on any problem (a duplicate id, an oversized item), none."""
-        known(user)
-        if len(body.items) > svc.cfg.max_batch_items:
-            raise ApiError(413, f"a batch holds at most {svc.cfg.max_batch_items} items, got "
-                           f"{len(body.items)}", code="batch_too_large", param="items")
-        batch: list[ProfileItem] = []
-        for i, it in enumerate(body.items):
-            item = it.model_dump(exclude_none=True)
-            if it.timestamp is None and "timestamp" in it.model_fields_set:
-                item["timestamp"] = None
-            size = len(json.dumps(item, ensure_ascii=False))
-            if size > svc.cfg.max_item_chars:
-                raise ApiError(413, f"items[{i}] (id {it.id!r}) is {size} characters; at "
-                               f"most {svc.cfg.max_item_chars}", code="item_too_large",
-                               param=f"items[{i}]")
-            batch.append(item)
+        _known(user)
+        batch = _batch(body, svc.cfg)
         n = svc.store.add_items(t, user, batch)
         return ItemsAdded(user=user, added=n, ids=[str(it["id"]) for it in batch])
 
@@ -312,9 +343,9 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
                                                       max_length=ID_CHARS)] = None
                    ) -> ItemList:
         """The user's items, oldest first: at most ``limit``, after the item ``after``."""
-        known(user)
+        _known(user)
         if svc.store.revision(t, user) is None:
-            raise not_found(user)
+            raise _not_found(user)
         try:
             page = svc.store.items(t, user, limit=limit + 1, after=after)
         except KeyError:
@@ -326,7 +357,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
              response_model=dict[str, Any], responses=_errors(400, 401, 404, 503))
     def get_item(user: UserId, item_id: ItemId, t: Tenant) -> dict[str, Any]:
         """One item, as it was stored."""
-        known(user)
+        _known(user)
         item = svc.store.get_item(t, user, item_id)
         if item is None:
             raise ApiError(404, f"no item {item_id!r} for user {user!r}",
@@ -337,7 +368,7 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
                 responses=_errors(400, 401, 404, 503))
     def delete_item(user: UserId, item_id: ItemId, t: Tenant) -> Deleted:
         """Delete one item."""
-        known(user)
+        _known(user)
         if not svc.store.delete_item(t, user, item_id):
             raise ApiError(404, f"no item {item_id!r} for user {user!r}",
                            code="item_not_found", param="item_id")
@@ -348,11 +379,11 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
     def delete_user(user: UserId, t: Tenant) -> Deleted:
         """Erase the user: every item and the user itself, from the store and from memory
         (with SQLite, from the database file and its write-ahead log too)."""
-        known(user)
+        _known(user)
         n = svc.store.delete_user(t, user)
         svc.cache.forget(t, user)
         if n is None:
-            raise not_found(user)
+            raise _not_found(user)
         return Deleted(id=user, object="profile.user", items_deleted=n)
 
     @app.post("/v1/users/{user}/search", response_model=SearchOut, tags=["profile"],
@@ -360,22 +391,19 @@ def create_app(cfg: ServeConfig | None = None, *, backend: Backend | None = None
     def search(user: UserId, body: SearchIn, t: Tenant) -> SearchOut:
         """The ``k`` items the server's retriever ranks first for ``query``, with scores
         (the items a completion with that request would see)."""
-        known(user)
+        _known(user)
         try:
             task = get_task(body.task) if body.task else GENERIC
         except Exception as exc:
             raise from_exception(exc) from None
         profile = svc.cache.profile(t, user, task)
         if profile is None:
-            raise not_found(user)
+            raise _not_found(user)
         hits = svc.retriever.retrieve(task.query(body.query), profile, body.k, task) \
             if profile else []
         return SearchOut(retriever=svc.cfg.retriever,
                          data=[SearchHit(id=h.id, score=float(h.score), rank=h.rank,
                                          item=h.item) for h in hits])
-
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    return app
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
