@@ -34,6 +34,7 @@ from typing import Any
 from r2p.backends.llamacpp import LlamaCppBackend
 from r2p.cli.personalize import parse_options
 from r2p.data import demo_dir, load_split
+from r2p.errors import R2PError
 from r2p.methods.registry import get_method
 from r2p.metrics import score
 from r2p.retrieval import get_retriever
@@ -116,24 +117,64 @@ def ratios(rows: list[dict[str, Any]], base: str) -> list[dict[str, Any]]:
     return out
 
 
+def add_common_args(ap: argparse.ArgumentParser, *, tasks: str, methods: str,
+                    concurrency: int, concurrency_help: str) -> None:
+    """The arguments every engine benchmark takes: data, tasks, methods, k, engine."""
+    ap.add_argument("--data", default=str(demo_dir()), help="data dir (default: the demo set)")
+    ap.add_argument("--split", default="dev")
+    ap.add_argument("--tasks", default=tasks)
+    ap.add_argument("--methods", default=methods,
+                    help="comma-separated, each a name or name[key=value,...] with method "
+                    "options (r2p[max_interventions=2]); the first is the base of the ratios")
+    ap.add_argument("--k", type=int, default=4, help="retrieved profile items")
+    ap.add_argument("--concurrency", type=int, default=concurrency, help=concurrency_help)
+    ap.add_argument("--model", default="smollm2", help="smollm2 or a GGUF file")
+    ap.add_argument("--threads", type=int, default=None)
+
+
+def checked_methods(spec: str) -> list[str]:
+    """``--methods`` split, each built once: an unknown method or option fails before any
+    model loads."""
+    methods = split_methods(spec)
+    try:
+        for m in methods:
+            name, opts = parse_method(m)
+            get_method(name, **opts)
+    except R2PError as exc:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: {exc}") from None
+    return methods
+
+
+def open_engine(args: argparse.Namespace) -> LlamaCppBackend:
+    """The embedded engine with a slot per query in flight."""
+    return LlamaCppBackend(args.model, threads=args.threads,
+                           parallel=max(1, args.concurrency), n_ctx=4096)
+
+
+def report(benchmark: str, identity: dict[str, Any], args: argparse.Namespace,
+           rows: list[dict[str, Any]], ratio_rows: list[dict[str, Any]]) -> str:
+    """The JSON a benchmark prints: the model, the machine, the settings and the results."""
+    return json.dumps({
+        "benchmark": benchmark,
+        "model": {k: v for k, v in identity.items() if k != "path"},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "settings": vars(args),
+        "results": rows,
+        "ratios": ratio_rows,
+    }, indent=2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the methods on every task, print the JSON."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--data", default=str(demo_dir()), help="data dir (default: the demo set)")
-    ap.add_argument("--split", default="dev")
-    ap.add_argument("--tasks", default="LaMP_1,LaMP_2N,LaMP_3,LaMP_7")
-    ap.add_argument("--methods", default="rag,think,hrt,hrt_rpi,r2p",
-                    help="comma-separated, each a name or name[key=value,...] with method "
-                    "options (r2p[max_interventions=2]); the first is the base of the ratios")
+    add_common_args(ap, tasks="LaMP_1,LaMP_2N,LaMP_3,LaMP_7",
+                    methods="rag,think,hrt,hrt_rpi,r2p", concurrency=1,
+                    concurrency_help="queries in flight")
     ap.add_argument("--n", type=int, default=4, help="queries per task")
-    ap.add_argument("--k", type=int, default=4, help="retrieved profile items")
-    ap.add_argument("--concurrency", type=int, default=1, help="queries in flight")
-    ap.add_argument("--model", default="smollm2")
-    ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    methods = split_methods(args.methods)
-    backend = LlamaCppBackend(args.model, threads=args.threads,
-                              parallel=max(1, args.concurrency), n_ctx=4096)
+    methods = checked_methods(args.methods)
+    backend = open_engine(args)
     rows: list[dict[str, Any]] = []
     try:
         for task_name in args.tasks.split(","):
@@ -142,16 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         identity = backend.identity()
     finally:
         backend.close()
-    out = {
-        "benchmark": "methods",
-        "model": {k: v for k, v in identity.items() if k != "path"},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_avg_1m": round(os.getloadavg()[0], 2)},
-        "settings": vars(args),
-        "results": rows,
-        "ratios": ratios(rows, methods[0]),
-    }
-    print(json.dumps(out, indent=2))
+    print(report("methods", identity, args, rows, ratios(rows, methods[0])))
     return 0
 
 

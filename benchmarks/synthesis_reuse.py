@@ -22,16 +22,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from methods import _answer, parse_method, split_methods  # benchmarks/methods.py
+from methods import (  # benchmarks/methods.py
+    _answer,
+    add_common_args,
+    checked_methods,
+    open_engine,
+    parse_method,
+    report,
+    split_methods,
+)
 from r2p.backends.llamacpp import LlamaCppBackend
-from r2p.data import demo_dir, load_split
+from r2p.data import load_split
 from r2p.methods.r2p.synthesis import SYNTHESES
 from r2p.methods.registry import get_method
 from r2p.metrics import score
@@ -104,24 +110,13 @@ def ratios(rows: list[dict[str, Any]], base: str = "rag") -> list[dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the variants on every task, print the JSON."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--data", default=str(demo_dir()), help="data dir (default: the demo set)")
-    ap.add_argument("--split", default="dev")
-    ap.add_argument("--tasks", default="LaMP_1,LaMP_3,LaMP_7")
-    ap.add_argument("--methods", default="rag,r2p,r2p[synthesis=user]",
-                    help="comma-separated, each a name or name[key=value,...] with method "
-                    "options; the first is the base of the ratios")
+    add_common_args(ap, tasks="LaMP_1,LaMP_3,LaMP_7", methods="rag,r2p,r2p[synthesis=user]",
+                    concurrency=4, concurrency_help="users in flight")
     ap.add_argument("--users", type=int, default=4)
     ap.add_argument("--per-user", type=int, default=4, help="queries per user")
-    ap.add_argument("--k", type=int, default=4, help="retrieved profile items")
-    ap.add_argument("--concurrency", type=int, default=4, help="users in flight")
-    ap.add_argument("--model", default="smollm2")
-    ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    for m in split_methods(args.methods):
-        name, opts = parse_method(m)
-        get_method(name, **opts)  # an unknown method or option fails here, before any model
-    backend = LlamaCppBackend(args.model, threads=args.threads,
-                              parallel=max(1, args.concurrency), n_ctx=4096)
+    methods = checked_methods(args.methods)
+    backend = open_engine(args)
     rows: list[dict[str, Any]] = []
     try:
         for task_name in args.tasks.split(","):
@@ -131,15 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         identity = backend.identity()
     finally:
         backend.close()
-    print(json.dumps({
-        "benchmark": "synthesis_reuse",
-        "model": {k: v for k, v in identity.items() if k != "path"},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_avg_1m": round(os.getloadavg()[0], 2)},
-        "settings": vars(args),
-        "results": rows,
-        "ratios": ratios(rows, split_methods(args.methods)[0]),
-    }, indent=2))
+    print(report("synthesis_reuse", identity, args, rows, ratios(rows, methods[0])))
     return 0
 
 
