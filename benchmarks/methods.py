@@ -27,6 +27,7 @@ import platform
 import re
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,23 @@ def open_engine(args: argparse.Namespace) -> LlamaCppBackend:
                            parallel=max(1, args.concurrency), n_ctx=4096)
 
 
+def run_tasks(args: argparse.Namespace,
+              per_task: Callable[[str, LlamaCppBackend], list[dict[str, Any]]]
+              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``per_task(task, engine)`` for every task of ``--tasks`` on one engine
+    (:func:`open_engine`), each task's rows on stderr as it ends: ``(rows, engine identity)``."""
+    backend = open_engine(args)
+    rows: list[dict[str, Any]] = []
+    try:
+        for task_name in args.tasks.split(","):
+            got = per_task(task_name, backend)
+            rows.extend(got)
+            print(json.dumps(got), file=sys.stderr, flush=True)
+        return rows, backend.identity()
+    finally:
+        backend.close()
+
+
 def report(benchmark: str, identity: dict[str, Any], args: argparse.Namespace,
            rows: list[dict[str, Any]], ratio_rows: list[dict[str, Any]]) -> str:
     """The JSON a benchmark prints: the model, the machine, the settings and the results."""
@@ -174,15 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=4, help="queries per task")
     args = ap.parse_args(argv)
     methods = checked_methods(args.methods)
-    backend = open_engine(args)
-    rows: list[dict[str, Any]] = []
-    try:
-        for task_name in args.tasks.split(","):
-            rows.extend(run_task(task_name, methods, args, backend))
-            print(json.dumps(rows[-len(methods):]), file=sys.stderr, flush=True)
-        identity = backend.identity()
-    finally:
-        backend.close()
+    rows, identity = run_tasks(args, lambda task, be: run_task(task, methods, args, be))
     print(report("methods", identity, args, rows, ratios(rows, methods[0])))
     return 0
 

@@ -21,8 +21,6 @@ split into first queries and later ones, the metric on the own queries, and rati
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,9 +29,9 @@ from methods import (  # benchmarks/methods.py
     _answer,
     add_common_args,
     checked_methods,
-    open_engine,
     parse_method,
     report,
+    run_tasks,
     split_methods,
 )
 from r2p.backends.llamacpp import LlamaCppBackend
@@ -116,16 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-user", type=int, default=4, help="queries per user")
     args = ap.parse_args(argv)
     methods = checked_methods(args.methods)
-    backend = open_engine(args)
-    rows: list[dict[str, Any]] = []
-    try:
-        for task_name in args.tasks.split(","):
-            got = run_task(task_name, args, backend)
-            rows.extend(got)
-            print(json.dumps(got), file=sys.stderr, flush=True)
-        identity = backend.identity()
-    finally:
-        backend.close()
+    rows, identity = run_tasks(args, lambda task, be: run_task(task, args, be))
     print(report("synthesis_reuse", identity, args, rows, ratios(rows, methods[0])))
     return 0
 
